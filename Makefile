@@ -1,0 +1,51 @@
+# Two commands from a clean clone: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+DEV_ENV := DEBUG=1
+
+.PHONY: venv run test test-fast lint format bench clean migrate seed
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+migrate: venv
+	$(DEV_ENV) $(PY) manage.py migrate --noinput
+
+seed: migrate
+	$(DEV_ENV) $(PY) manage.py seed_demo
+
+run: seed
+	@echo ""
+	@echo "  Admin:     http://127.0.0.1:8000/admin/"
+	@echo "  API docs:  http://127.0.0.1:8000/api/docs/"
+	@echo "  Logins:    root, acme.admin, acme.trader, acme.pm, acme.compliance, acme.ops,"
+	@echo "             globex.admin, globex.seller, globex.ops, globex.compliance, initech.admin"
+	@echo "  Password:  $${DEMO_PASSWORD:-demo-password}"
+	@echo "  Ctrl-C stops the web server, the worker and beat."
+	@echo ""
+	$(DEV_ENV) $(VENV)/bin/honcho -f Procfile start
+
+test: venv
+	$(VENV)/bin/pytest
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+
+format: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: venv
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

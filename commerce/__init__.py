@@ -1,0 +1,1 @@
+"""Customer orders: channels, stock, fulfilment, payments, returns, invoices."""

@@ -1,0 +1,1 @@
+"""Pre-trade screening, surveillance, fraud flags and review; plugs into orders.screening."""

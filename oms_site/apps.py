@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class OmsSiteConfig(AppConfig):
+    name = "oms_site"
+    verbose_name = "OMS site"

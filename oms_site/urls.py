@@ -1,0 +1,33 @@
+from django.contrib import admin
+from django.http import HttpRequest, JsonResponse
+from django.shortcuts import redirect
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from oms_site.api.auth import AuthTokenApi
+from orders.api.views import OrderViewSet
+from tenancy.views import admin_tenant_switch
+
+router = SimpleRouter()
+router.register("orders", OrderViewSet, basename="order")
+
+admin.site.site_header = "OMS back office"
+admin.site.site_title = "OMS"
+admin.site.index_title = "Orders, tenants and compliance"
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+urlpatterns = [
+    path("", lambda request: redirect("admin:index")),
+    path("healthz", healthz, name="healthz"),
+    path("admin/switch-tenant/", admin_tenant_switch, name="admin-tenant-switch"),
+    path("admin/", admin.site.urls),
+    path("api/v1/auth/token/", AuthTokenApi.as_view(), name="auth-token"),
+    path("api/v1/", include(router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+]

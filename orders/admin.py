@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django_fsm.admin import FSMAdminMixin
+
+from oms_site.errors import ApplicationError
+from orders import services
+from orders.models import HUMAN_TRANSITIONS, Order, OrderEvent
+from tenancy.admin_base import TenantScopedAdmin
+from tenancy.roles import ALL_ROLES
+
+
+class OrderEventInline(admin.TabularInline):
+    """The journal, read-only: no add, change or delete from the admin."""
+
+    model = OrderEvent
+    extra = 0
+    can_delete = False
+    ordering = ("created_at", "id")
+    fields = ("created_at", "kind", "from_status", "to_status", "actor_name", "reason", "data")
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[OrderEvent]:
+        # The parent order is already tenant-scoped; the inline filters by it.
+        return OrderEvent.objects.all_tenants(reason="inline of an already scoped order")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(FSMAdminMixin, TenantScopedAdmin):
+    """Orders are created by the services (API, domain screens), not with a bare admin form.
+
+    The transition buttons are those the user's role may run in the order's tenant; each one
+    goes through ``orders.services.order_transition`` (row lock, role check, journal).
+    """
+
+    fsm_fields = ["status"]
+    list_display = ("reference", "kind", "client_order_id", "status", "created_by", "created_at")
+    list_filter = ("kind", "status", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("reference", "client_order_id")
+    readonly_fields = (
+        "tenant",
+        "reference",
+        "kind",
+        "client_order_id",
+        "status",
+        "status_reason",
+        "note",
+        "expires_at",
+        "created_by",
+        "created_at",
+        "updated_at",
+    )
+    fields = readonly_fields
+    inlines = [OrderEventInline]
+    actions = ["cancel_selected"]
+    list_select_related = ("created_by",)
+    view_roles = ALL_ROLES
+    change_roles = ALL_ROLES  # the change page only offers transitions; each checks its role
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def _apply_fsm_transition(
+        self,
+        *,
+        obj: Order,  # type: ignore[override]
+        transition_name: str,
+        request: HttpRequest,
+        kwargs: Any = None,
+    ) -> bool:
+        if transition_name not in HUMAN_TRANSITIONS:
+            self.message_user(
+                request, f"'{transition_name}' is not a manual transition.", messages.ERROR
+            )
+            return False
+        try:
+            services.order_transition(
+                tenant=obj.tenant,
+                order_id=obj.pk,
+                transition=transition_name,
+                actor=request.user,
+                reason=(kwargs or {}).get("reason", ""),
+            )
+        except ApplicationError as exc:
+            self.message_user(request, f"{transition_name}: {exc.message}", messages.ERROR)
+            return False
+        self.message_user(request, f"{obj.reference}: {transition_name} done.", messages.SUCCESS)
+        return True
+
+    @admin.action(description="Cancel selected orders")
+    def cancel_selected(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        done, refused = 0, []
+        for order in queryset.order_by("pk"):
+            try:
+                services.order_transition(
+                    tenant=order.tenant,
+                    order_id=order.pk,
+                    transition="cancel",
+                    actor=request.user,
+                    reason="Canceled from the admin list.",
+                )
+                done += 1
+            except ApplicationError as exc:
+                refused.append(f"{order.reference} ({exc.message})")
+        if done:
+            self.message_user(request, f"Canceled {done} order(s).", messages.SUCCESS)
+        if refused:
+            self.message_user(request, "Not canceled: " + ", ".join(refused), messages.WARNING)

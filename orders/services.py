@@ -1,0 +1,321 @@
+"""Writes on the common order: creation (idempotent), submission + screening, transitions,
+journal. Domain apps (trading, commerce) build on these inside their own transactions.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django_fsm import can_proceed, has_transition_perm
+
+from oms_site.errors import (
+    IdempotencyConflict,
+    NotFound,
+    PermissionDenied,
+    StaleState,
+    TransitionNotAllowed,
+    ValidationFailed,
+)
+from orders.models import (
+    REFERENCE_PREFIX,
+    TRANSITION_EVENTS,
+    EventKind,
+    Order,
+    OrderEvent,
+    OrderKind,
+    OrderSequence,
+    OrderStatus,
+)
+from orders.permissions import ENTRY_ROLES
+from orders.screening import Outcome, screening_run
+from orders.selectors import order_find_by_client_id, orders_for_update
+from tenancy.models import Tenant
+from tenancy.selectors import user_has_role
+
+Actor = Any  # a User, or None for the system
+
+
+def _actor_name(actor: Actor) -> str:
+    return str(actor.get_username()) if actor is not None else "system"
+
+
+def event_record(
+    *,
+    order: Order,
+    kind: str,
+    actor: Actor,
+    from_status: str = "",
+    to_status: str = "",
+    reason: str = "",
+    data: Mapping[str, Any] | None = None,
+) -> OrderEvent:
+    """Append one journal row (same tenant as the order, by construction)."""
+    return OrderEvent.objects.create(
+        tenant_id=order.tenant_id,
+        order=order,
+        kind=kind,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor,
+        actor_name=_actor_name(actor),
+        reason=(reason or "")[:500],
+        data=dict(data or {}),
+    )
+
+
+def reference_next(*, tenant: Tenant, kind: str) -> str:
+    """Next gapless reference for (tenant, kind), e.g. ``T-000123``.
+
+    The counter row is incremented inside the caller's transaction: a rollback returns the
+    number, and concurrent creators queue on the row lock, so references have no gaps.
+    """
+    sequences = OrderSequence.objects.for_tenant(tenant).filter(kind=kind)
+    if sequences.update(last_value=F("last_value") + 1) == 0:
+        OrderSequence.objects.bulk_create(
+            [OrderSequence(tenant=tenant, kind=kind, last_value=0)], ignore_conflicts=True
+        )
+        sequences.update(last_value=F("last_value") + 1)
+    value = sequences.values_list("last_value", flat=True).get()
+    return f"{REFERENCE_PREFIX[OrderKind(kind)]}-{value:06d}"
+
+
+def canonical_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """JSON-normal form used to compare a resubmission with the original."""
+    result: dict[str, Any] = json.loads(json.dumps(dict(payload), cls=DjangoJSONEncoder))
+    return result
+
+
+def _idempotent_replay(order: Order, payload: dict[str, Any]) -> Order:
+    original = order.submission
+    differing = sorted(
+        key for key in set(original) | set(payload) if original.get(key) != payload.get(key)
+    )
+    if differing:
+        raise IdempotencyConflict(
+            errors={
+                key: ["Differs from the original submission with this client_order_id."]
+                for key in differing
+            },
+            extra={"order_id": order.pk, "reference": order.reference},
+        )
+    return order
+
+
+@dataclass(frozen=True)
+class OrderCreated:
+    order: Order
+    created: bool
+
+
+def order_create(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    kind: str,
+    client_order_id: str,
+    payload: Mapping[str, Any],
+    note: str = "",
+    expires_at: datetime | None = None,
+    submit: bool = True,
+    detail_create: Callable[[Order], None] | None = None,
+) -> OrderCreated:
+    """Create an order (idempotent by ``client_order_id``) and, by default, submit it.
+
+    The same ``client_order_id`` with the same payload returns the existing order
+    (``created=False``); with a different payload, :class:`IdempotencyConflict` names the
+    differing fields. Concurrent duplicates are resolved by the unique constraint, not by a
+    check-then-insert: the loser's insert fails and it replays the winner's order.
+    ``detail_create`` lets a domain app add its one-to-one detail row in the same transaction.
+    """
+    if kind not in OrderKind.values:
+        raise ValidationFailed(errors={"kind": [f"Unknown order kind {kind!r}."]})
+    if actor is not None and not user_has_role(
+        user=actor, tenant_id=tenant.pk, roles=ENTRY_ROLES[kind]
+    ):
+        raise PermissionDenied(f"Your role may not enter {kind} orders.")
+    if not tenant.active:
+        raise PermissionDenied("This tenant is inactive.")
+    canonical = canonical_payload(payload)
+    existing = order_find_by_client_id(tenant=tenant, kind=kind, client_order_id=client_order_id)
+    if existing is not None:
+        return OrderCreated(_idempotent_replay(existing, canonical), created=False)
+    try:
+        with transaction.atomic():
+            order = Order(
+                tenant=tenant,
+                kind=kind,
+                client_order_id=client_order_id,
+                reference=reference_next(tenant=tenant, kind=kind),
+                note=note,
+                expires_at=expires_at,
+                submission=canonical,
+                created_by=actor,
+            )
+            order.save(force_insert=True)
+            event_record(
+                order=order,
+                kind=EventKind.CREATED,
+                actor=actor,
+                to_status=order.status,
+                data={"reference": order.reference, "client_order_id": client_order_id},
+            )
+            if detail_create is not None:
+                detail_create(order)
+            if submit:
+                _submit_and_screen(order=order, actor=actor)
+    except IntegrityError:
+        existing = order_find_by_client_id(
+            tenant=tenant, kind=kind, client_order_id=client_order_id
+        )
+        if existing is None:
+            raise
+        return OrderCreated(_idempotent_replay(existing, canonical), created=False)
+    return OrderCreated(order, created=True)
+
+
+def _persist_transition(
+    *, order: Order, name: str, actor: Actor, from_status: str, reason: str, data: Mapping[str, Any]
+) -> None:
+    """Write the new status only if the row still has the status we read (optimistic guard)."""
+    updated = (
+        Order.objects.for_tenant(order.tenant_id)
+        .filter(pk=order.pk, status=from_status)
+        .update(status=order.status, status_reason=order.status_reason, updated_at=timezone.now())
+    )
+    if updated != 1:
+        raise StaleState(extra={"order_id": order.pk})
+    event_record(
+        order=order,
+        kind=TRANSITION_EVENTS[name],
+        actor=actor,
+        from_status=from_status,
+        to_status=order.status,
+        reason=reason,
+        data=data,
+    )
+
+
+def order_apply_transition(
+    *,
+    order: Order,
+    transition: str,
+    actor: Actor,
+    reason: str = "",
+    data: Mapping[str, Any] | None = None,
+    check_permission: bool = True,
+) -> Order:
+    """Run one FSM transition on an order the caller has locked, persist it and journal it.
+
+    Refusals: unknown transition or wrong state / failed condition -> 409; the actor's role in
+    the order's tenant does not allow it -> 403. ``check_permission=False`` is for system steps
+    taken by services (screening outcome, fills, expiry), never for a person's request.
+    """
+    if transition not in TRANSITION_EVENTS:
+        raise TransitionNotAllowed(f"Unknown transition {transition!r}.")
+    method = getattr(order, transition)
+    from_status = order.status
+    if not can_proceed(method, check_conditions=False):
+        raise TransitionNotAllowed(
+            f"Cannot {transition} an order that is {from_status}.",
+            extra={"status": from_status},
+        )
+    if not can_proceed(method):
+        raise TransitionNotAllowed(
+            f"Cannot {transition} this order now (tenant inactive).", extra={"status": from_status}
+        )
+    if check_permission and (actor is None or not has_transition_perm(method, actor)):
+        raise PermissionDenied(f"Your role may not {transition} this order.")
+    method(reason=reason)
+    _persist_transition(
+        order=order,
+        name=transition,
+        actor=actor,
+        from_status=from_status,
+        reason=reason,
+        data=data or {},
+    )
+    return order
+
+
+def order_lock(*, tenant: Tenant | int, order_id: int) -> Order:
+    order = orders_for_update(tenant=tenant).filter(pk=order_id).first()
+    if order is None:
+        raise NotFound("Order not found.")
+    return order
+
+
+@transaction.atomic
+def order_transition(
+    *, tenant: Tenant, order_id: int, transition: str, actor: Actor, reason: str = ""
+) -> Order:
+    """A person's transition request (API, admin): lock, check role and state, apply, journal."""
+    order = order_lock(tenant=tenant, order_id=order_id)
+    if transition == "submit":
+        return _submit_and_screen(order=order, actor=actor, reason=reason)
+    return order_apply_transition(order=order, transition=transition, actor=actor, reason=reason)
+
+
+def _submit_and_screen(*, order: Order, actor: Actor, reason: str = "") -> Order:
+    order_apply_transition(
+        order=order,
+        transition="submit",
+        actor=actor,
+        reason=reason,
+        check_permission=actor is not None,
+    )
+    decision = screening_run(order)
+    event_record(
+        order=order,
+        kind=EventKind.SCREENED,
+        actor=None,
+        from_status=order.status,
+        to_status=order.status,
+        reason=decision.summary(),
+        data=decision.as_dict(),
+    )
+    next_step = {Outcome.REJECT: "reject", Outcome.HOLD: "hold", Outcome.ACCEPT: "accept"}[
+        decision.outcome
+    ]
+    return order_apply_transition(
+        order=order,
+        transition=next_step,
+        actor=None,
+        reason=decision.summary(),
+        data={"screening": str(decision.outcome)},
+        check_permission=False,
+    )
+
+
+def orders_expire_due(*, tenant_id: int, now: datetime | None = None) -> list[int]:
+    """Expire the tenant's live orders whose ``expires_at`` has passed. Safe to run twice."""
+    now = now or timezone.now()
+    due = list(
+        Order.objects.for_tenant(tenant_id)
+        .filter(status__in=[OrderStatus.OPEN, OrderStatus.PARTIAL], expires_at__lte=now)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    expired: list[int] = []
+    for order_id in due:
+        with transaction.atomic():
+            order = order_lock(tenant=tenant_id, order_id=order_id)
+            if order.status not in (OrderStatus.OPEN, OrderStatus.PARTIAL):
+                continue
+            order_apply_transition(
+                order=order,
+                transition="expire",
+                actor=None,
+                check_permission=False,
+                reason="Expiry time reached.",
+                data={"expires_at": order.expires_at},
+            )
+            expired.append(order_id)
+    return expired

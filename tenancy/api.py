@@ -1,0 +1,129 @@
+"""Tenant resolution and the tenant-scoped API base classes.
+
+Every tenant API view derives from :class:`TenantAPIView` / :class:`TenantViewSet`. Their
+``initial()`` resolves the caller's tenant before any handler runs, and their ``get_queryset``
+is built from ``tenant_queryset(tenant)`` only, so a view cannot forget to scope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import Model, QuerySet
+from rest_framework import generics, serializers, viewsets
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
+
+from oms_site.errors import PermissionDenied, ValidationFailed
+from tenancy.models import Membership, Tenant
+from tenancy.roles import ALL_ROLES
+from tenancy.scoping import TenantManager
+from tenancy.selectors import memberships_of_user
+
+TENANT_HEADER = "X-Tenant"
+
+
+def tenant_resolve_for_api(request: Request) -> Membership:
+    """The caller's membership: the only one, or the one named by ``X-Tenant``.
+
+    A slug the user is not a member of answers 403 with the same message as a slug that does
+    not exist, so probing reveals nothing.
+    """
+    memberships = memberships_of_user(user=request.user)
+    slug = request.headers.get(TENANT_HEADER)
+    if slug:
+        for membership in memberships:
+            if membership.tenant.slug == slug:
+                return membership
+        raise PermissionDenied("You are not a member of this tenant.")
+    if not memberships:
+        raise PermissionDenied("You are not a member of any tenant.")
+    if len(memberships) > 1:
+        raise ValidationFailed(
+            errors={TENANT_HEADER: ["Required: you belong to several tenants; name one by slug."]}
+        )
+    return memberships[0]
+
+
+class TenantRolePermission(BasePermission):
+    """Checks the caller's role in the resolved tenant against the view's role map."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        membership: Membership | None = getattr(request, "membership", None)
+        if membership is None:
+            return False
+        roles = view.roles_for(request)
+        return membership.role in roles
+
+
+class TenantAPIView(generics.GenericAPIView):
+    """Resolves ``request.tenant`` / ``request.membership`` and scopes every queryset.
+
+    ``read_roles`` apply to safe methods, ``write_roles`` to the rest; ``action_roles`` overrides
+    per viewset action. Subclasses implement ``tenant_queryset(tenant)``; ``get_queryset`` is
+    built from it only, so a view cannot forget to scope.
+    """
+
+    permission_classes = [TenantRolePermission]
+    read_roles: Iterable[str] = ALL_ROLES
+    write_roles: Iterable[str] = ()
+    action_roles: dict[str, Iterable[str]] = {}
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        self.perform_authentication(request)
+        if request.user and request.user.is_authenticated:
+            membership = tenant_resolve_for_api(request)
+            request.membership = membership  # type: ignore[attr-defined]
+            request.tenant = membership.tenant  # type: ignore[attr-defined]
+        super().initial(request, *args, **kwargs)
+
+    @property
+    def tenant(self) -> Tenant:
+        tenant: Tenant = self.request.tenant  # type: ignore[attr-defined]
+        return tenant
+
+    def roles_for(self, request: Request) -> frozenset[str]:
+        action = getattr(self, "action", None)
+        if action and action in self.action_roles:
+            return frozenset(self.action_roles[action])
+        return frozenset(self.read_roles if request.method in SAFE_METHODS else self.write_roles)
+
+    def tenant_queryset(self, tenant: Tenant) -> QuerySet[Any]:
+        raise NotImplementedError
+
+    def get_queryset(self) -> QuerySet[Any]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no request tenant
+            assert self.queryset is not None
+            return self.queryset.none()
+        return self.tenant_queryset(self.tenant)
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        context["tenant"] = getattr(self.request, "tenant", None)
+        return context
+
+
+class TenantViewSet(viewsets.ViewSetMixin, TenantAPIView):
+    lookup_value_regex = "[0-9]{1,18}"
+
+
+class TenantPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """A primary-key field that only sees the request tenant's rows.
+
+    Another tenant's id fails exactly like a missing one ("object does not exist").
+    """
+
+    def __init__(self, *, model: type[Model], **kwargs: Any) -> None:
+        manager = model._default_manager
+        if not isinstance(manager, TenantManager):
+            raise TypeError(f"{model.__name__} is not tenant-owned.")
+        self.manager: TenantManager[Any] = manager
+        kwargs.setdefault("queryset", manager.all_tenants(reason="placeholder").none())
+        super().__init__(**kwargs)
+
+    def get_queryset(self) -> QuerySet[Any]:
+        tenant = self.context.get("tenant")
+        if tenant is None:
+            return self.manager.all_tenants(reason="no tenant: match nothing").none()
+        return self.manager.for_tenant(tenant)

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from orders import screening
+from tests.factories import MembershipFactory, TenantFactory, UserFactory
+
+IS_POSTGRES = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+BROKER = os.environ.get("CELERY_BROKER_URL", "")
+HAS_REDIS = BROKER.startswith("redis://")
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    skip_pg = pytest.mark.skip(
+        reason="needs PostgreSQL: run with DATABASE_URL=postgres://... (.ci/run does)"
+    )
+    skip_redis = pytest.mark.skip(
+        reason="needs Redis: run with CELERY_BROKER_URL=redis://... (.ci/run does)"
+    )
+    for item in items:
+        if "postgres" in item.keywords and not IS_POSTGRES:
+            item.add_marker(skip_pg)
+        if "redis" in item.keywords and not HAS_REDIS:
+            item.add_marker(skip_redis)
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache_and_screens() -> Iterator[None]:
+    cache.clear()
+    before = dict(screening._registry)
+    yield
+    screening._registry.clear()
+    screening._registry.update(before)
+    cache.clear()
+
+
+@pytest.fixture
+def tenant(db: Any) -> Any:
+    return TenantFactory(slug="alpha")
+
+
+@pytest.fixture
+def other_tenant(db: Any) -> Any:
+    return TenantFactory(slug="beta")
+
+
+def member(tenant: Any, role: str, **user_kwargs: Any) -> Any:
+    user = UserFactory(**user_kwargs)
+    MembershipFactory(tenant=tenant, user=user, role=role)
+    return user
+
+
+@pytest.fixture
+def trader(tenant: Any) -> Any:
+    return member(tenant, "trader", username="alpha.trader")
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+def client_for(user: Any, tenant_slug: str | None = None) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    if tenant_slug:
+        client.credentials(HTTP_X_TENANT=tenant_slug)
+    return client

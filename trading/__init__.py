@@ -1,0 +1,1 @@
+"""Securities orders: instruments, accounts, venues, routing, executions, positions."""
