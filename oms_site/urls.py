@@ -1,7 +1,8 @@
 from django.contrib import admin
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import include, path
+from django.views.defaults import page_not_found
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
@@ -20,6 +21,15 @@ admin.site.index_title = "Orders, tenants and compliance"
 def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """An unknown API URL (e.g. a non-numeric order id) answers the API's JSON error body."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
+    return page_not_found(request, exception)
+
+
+handler404 = not_found
 
 urlpatterns = [
     path("", lambda request: redirect("admin:index")),

@@ -8,12 +8,17 @@ from tenancy.models import Tenant
 
 
 def orders_visible(*, tenant: Tenant) -> QuerySet[Order]:
-    return Order.objects.for_tenant(tenant).select_related("created_by")
+    return Order.objects.for_tenant(tenant).select_related("created_by", "tenant")
 
 
 def orders_for_update(*, tenant: Tenant | int) -> QuerySet[Order]:
     """Row-locking queryset, ordered by pk so multi-row locks never deadlock."""
-    return Order.objects.for_tenant(tenant).select_for_update(of=("self",)).order_by("pk")
+    return (
+        Order.objects.for_tenant(tenant)
+        .select_related("tenant")
+        .select_for_update(of=("self",))
+        .order_by("pk")
+    )
 
 
 def order_get(*, tenant: Tenant, order_id: int) -> Order:

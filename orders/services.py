@@ -185,13 +185,15 @@ def _persist_transition(
     *, order: Order, name: str, actor: Actor, from_status: str, reason: str, data: Mapping[str, Any]
 ) -> None:
     """Write the new status only if the row still has the status we read (optimistic guard)."""
+    now = timezone.now()
     updated = (
         Order.objects.for_tenant(order.tenant_id)
         .filter(pk=order.pk, status=from_status)
-        .update(status=order.status, status_reason=order.status_reason, updated_at=timezone.now())
+        .update(status=order.status, status_reason=order.status_reason, updated_at=now)
     )
     if updated != 1:
         raise StaleState(extra={"order_id": order.pk})
+    order.updated_at = now  # the caller's instance (and the API response) matches the row
     event_record(
         order=order,
         kind=TRANSITION_EVENTS[name],

@@ -9,25 +9,31 @@ _ROLE_CACHE_ATTR = "_oms_tenant_roles"
 
 
 def memberships_of_user(*, user: Any) -> list[Membership]:
-    """The user's active memberships in active tenants, ordered by tenant slug."""
+    """The user's active memberships in active tenants, ordered by tenant slug.
+
+    Always reads the database, and refreshes the role cache that ``user_role`` reads; the API
+    and the admin call it at the start of every request, so roles are never stale past one.
+    """
     if not getattr(user, "is_authenticated", False):
         return []
-    return list(
+    memberships = list(
         Membership.objects.all_tenants(reason="a user's own memberships span tenants")
         .filter(user_id=user.pk, active=True, tenant__active=True)
         .select_related("tenant")
         .order_by("tenant__slug")
     )
+    setattr(user, _ROLE_CACHE_ATTR, {m.tenant_id: m.role for m in memberships})
+    return memberships
 
 
 def user_role(*, user: Any, tenant_id: int) -> str | None:
-    """The user's role in the tenant, or None. Cached on the user object for one request."""
+    """The user's role in the tenant, or None (cached on the user object, see above)."""
     if not getattr(user, "is_authenticated", False):
         return None
-    cache: dict[int, str | None] | None = getattr(user, _ROLE_CACHE_ATTR, None)
+    cache: dict[int, str] | None = getattr(user, _ROLE_CACHE_ATTR, None)
     if cache is None:
-        cache = {m.tenant_id: m.role for m in memberships_of_user(user=user)}
-        setattr(user, _ROLE_CACHE_ATTR, cache)
+        memberships_of_user(user=user)
+        cache = getattr(user, _ROLE_CACHE_ATTR)
     return cache.get(tenant_id)
 
 

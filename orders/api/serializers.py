@@ -11,6 +11,23 @@ from orders.models import HUMAN_TRANSITIONS, Order, OrderEvent, OrderKind
 CLIENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-/]{0,63}$"
 
 
+class StrictCharField(serializers.CharField):
+    """A string field that refuses JSON numbers and booleans.
+
+    DRF's ``CharField`` turns ``123`` into ``"123"`` and ``1e400`` into ``"inf"``; for an
+    idempotency key or free text, a non-string value is a client error (400), not a string.
+    """
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictRegexField(StrictCharField, serializers.RegexField):
+    pass
+
+
 class OrderSerializer(serializers.ModelSerializer[Order]):
     created_by = serializers.SerializerMethodField()
     allowed_transitions = serializers.SerializerMethodField()
@@ -49,12 +66,12 @@ class OrderCreateSerializer(serializers.Serializer[Any]):
     """A generic order with no domain detail (kind-specific endpoints add their own fields)."""
 
     kind = serializers.ChoiceField(choices=OrderKind.choices)
-    client_order_id = serializers.RegexField(
+    client_order_id = StrictRegexField(
         CLIENT_ID_PATTERN,
         max_length=64,
         error_messages={"invalid": "Use 1-64 characters: letters, digits and . _ : - /"},
     )
-    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    note = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     submit = serializers.BooleanField(required=False, default=True)
 
@@ -65,7 +82,7 @@ class OrderCreateSerializer(serializers.Serializer[Any]):
 
 
 class TransitionRequestSerializer(serializers.Serializer[Any]):
-    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    reason = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
 
 
 class OrderEventSerializer(serializers.ModelSerializer[OrderEvent]):

@@ -6,10 +6,10 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from oms_site.api.pagination import CreatedCursorPagination
 from orders import selectors, services
 from orders.api.filters import OrderFilter
 from orders.api.serializers import (
@@ -31,7 +31,9 @@ TENANT_PARAM = OpenApiParameter(
 )
 
 
-class EventCursorPagination(CursorPagination):
+class EventCursorPagination(CreatedCursorPagination):
+    """Oldest first; a bad cursor or page size is a 400 like on the order list."""
+
     ordering = ("created_at", "id")
     page_size = 100
 

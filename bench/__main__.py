@@ -1,0 +1,67 @@
+"""Order-path benchmarks, each against a baseline measured in the same run.
+
+Runs on a scratch database: ``var/bench.sqlite3`` by default, or ``BENCH_DATABASE_URL`` (e.g. a
+PostgreSQL database you can drop). Rounds alternate baseline and candidate so machine noise hits
+both alike; figures are medians over the rounds.
+
+Baselines:
+- ``create``: a plain DRF ModelSerializer create of the same Order row (no sequence, no journal,
+  no screening, no idempotency) — the cost floor DESIGN.md quotes.
+- ``list``: a plain DRF ListAPIView over the same rows with the same cursor paginator but no tenant
+  resolution or scoping.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms_site.settings")
+os.environ.setdefault("SECRET_KEY", "bench-only")
+os.environ["DEBUG"] = "0"
+_db_file = ROOT / "var" / "bench.sqlite3"
+os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{_db_file}"
+os.environ["CELERY_TASK_ALWAYS_EAGER"] = "1"
+
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
+PER_ROUND = int(os.environ.get("BENCH_N", "200"))
+
+
+def main() -> int:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{_db_file}{suffix}").unlink(missing_ok=True)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from bench.scenarios import build_scenarios
+
+    print(f"database: {os.environ['DATABASE_URL'].split('@')[-1]}  rounds={ROUNDS} n={PER_ROUND}")
+    print(f"{'scenario':<34}{'baseline/s':>12}{'candidate/s':>13}{'ratio':>8}")
+    for name, baseline, candidate in build_scenarios(PER_ROUND):
+        base_rates, cand_rates = [], []
+        for _ in range(ROUNDS):
+            base_rates.append(_rate(baseline, PER_ROUND))
+            cand_rates.append(_rate(candidate, PER_ROUND))
+        b, c = statistics.median(base_rates), statistics.median(cand_rates)
+        print(f"{name:<34}{b:>12.0f}{c:>13.0f}{c / b:>8.2f}")
+    return 0
+
+
+def _rate(fn: Callable[[int], Any], n: int) -> float:
+    start = time.perf_counter()
+    timed = fn(n)
+    elapsed = timed if isinstance(timed, float) else time.perf_counter() - start
+    return n / elapsed
+
+
+if __name__ == "__main__":
+    sys.exit(main())
