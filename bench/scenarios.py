@@ -89,22 +89,42 @@ def build_scenarios(n: int) -> list[Scenario]:
     def baseline_create(count: int) -> None:
         for _ in range(count):
             i = next(_ids)
-            r = call(plain, "post", "/orders/", {"tenant": tenant.pk, "kind": "trade",
-                     "reference": f"B-{i}", "client_order_id": f"base-{i}", "note": "bench"})
+            r = call(
+                plain,
+                "post",
+                "/orders/",
+                {
+                    "tenant": tenant.pk,
+                    "kind": "trade",
+                    "reference": f"B-{i}",
+                    "client_order_id": f"base-{i}",
+                    "note": "bench",
+                },
+            )
             assert r.status_code == 201, r.content
 
     def api_create(count: int) -> None:
         for _ in range(count):
             i = next(_ids)
-            r = call(create_view, "post", "/orders/",
-                     {"kind": "trade", "client_order_id": f"api-{i}", "note": "bench"})
+            r = call(
+                create_view,
+                "post",
+                "/orders/",
+                {"kind": "trade", "client_order_id": f"api-{i}", "note": "bench"},
+            )
             assert r.status_code == 201, r.content
 
     def service_create(count: int) -> None:
         for _ in range(count):
             i = next(_ids)
-            order_create(tenant=tenant, actor=user, kind="trade", client_order_id=f"svc-{i}",
-                         payload={"i": i}, note="bench")
+            order_create(
+                tenant=tenant,
+                actor=user,
+                kind="trade",
+                client_order_id=f"svc-{i}",
+                payload={"i": i},
+                note="bench",
+            )
 
     def api_replay(count: int) -> None:
         body = {"kind": "trade", "client_order_id": "replay", "note": "bench"}
@@ -125,8 +145,9 @@ def build_scenarios(n: int) -> list[Scenario]:
 
     def _open_orders(count: int) -> list[int]:
         return [
-            order_create(tenant=tenant, actor=user, kind="trade", client_order_id=f"cx-{i}",
-                         payload={"i": i}).order.pk
+            order_create(
+                tenant=tenant, actor=user, kind="trade", client_order_id=f"cx-{i}", payload={"i": i}
+            ).order.pk
             for i in (next(_ids) for _ in range(count))
         ]
 
@@ -142,8 +163,13 @@ def build_scenarios(n: int) -> list[Scenario]:
         ids = _open_orders(count)
         start = time.perf_counter()
         for order_id in ids:
-            r = call(cancel_view, "post", f"/orders/{order_id}/cancel/", {"reason": "bench"},
-                     pk=str(order_id))
+            r = call(
+                cancel_view,
+                "post",
+                f"/orders/{order_id}/cancel/",
+                {"reason": "bench"},
+                pk=str(order_id),
+            )
             assert r.status_code == 200, r.content
         return time.perf_counter() - start
 

@@ -28,6 +28,9 @@ class OrderEventInline(admin.TabularInline):
         # The parent order is already tenant-scoped; the inline filters by it.
         return OrderEvent.objects.all_tenants(reason="inline of an already scoped order")
 
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return True  # whoever may view the (tenant-scoped) order may read its journal
+
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -72,6 +75,18 @@ class OrderAdmin(FSMAdminMixin, TenantScopedAdmin):
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return False
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> Any:
+        # Every field is read-only: the only actions on the page are the transition buttons.
+        extra_context = {
+            **(extra_context or {}),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def _apply_fsm_transition(
         self,

@@ -44,8 +44,10 @@ def _tenant_active(order: Any) -> bool:
     return bool(order.tenant.active)
 
 
-def _human(label: str, *, form: str | None = "orders.forms.TransitionReasonForm") -> dict[str, Any]:
-    custom: dict[str, Any] = {"admin": True, "label": label}
+def _human(
+    label: str, help_text: str, *, form: str | None = "orders.forms.TransitionReasonForm"
+) -> dict[str, Any]:
+    custom: dict[str, Any] = {"admin": True, "label": label, "help_text": help_text}
     if form:
         custom["form"] = form
     return custom
@@ -106,7 +108,7 @@ class Order(FSMModelMixin, TenantOwned):
         target=S.PENDING,
         conditions=[_tenant_active],
         permission=perm.can_enter,
-        custom=_human("Submit", form=None),
+        custom=_human("Submit", "Submit the draft for screening.", form=None),
     )
     def submit(self, reason: str = "") -> None:
         self._set_reason(reason)
@@ -139,7 +141,7 @@ class Order(FSMModelMixin, TenantOwned):
         target=S.OPEN,
         conditions=[_tenant_active],
         permission=perm.can_review,
-        custom=_human("Approve"),
+        custom=_human("Approve", "Release the held order; the reason is journaled."),
     )
     def approve(self, reason: str = "") -> None:
         self._set_reason(reason)
@@ -150,7 +152,7 @@ class Order(FSMModelMixin, TenantOwned):
         target=S.REJECTED,
         conditions=[_tenant_active],
         permission=perm.can_reject,
-        custom=_human("Reject"),
+        custom=_human("Reject", "Decline the held order; the reason is journaled."),
     )
     def reject(self, reason: str = "") -> None:
         self._set_reason(reason)
@@ -183,7 +185,7 @@ class Order(FSMModelMixin, TenantOwned):
         target=S.CANCELED,
         conditions=[_tenant_active],
         permission=perm.can_cancel,
-        custom=_human("Cancel"),
+        custom=_human("Cancel", "Cancel the order; the reason is journaled."),
     )
     def cancel(self, reason: str = "") -> None:
         self._set_reason(reason)

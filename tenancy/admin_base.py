@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.db import models
 from django.db.models import QuerySet
@@ -56,6 +57,29 @@ class TenantRelatedFieldListFilter(admin.RelatedFieldListFilter):
         return [(obj.pk, str(obj)) for obj in qs]
 
 
+class TenantScopedModelForm(forms.ModelForm):
+    """Validates a staff user's row as a row of their working tenant.
+
+    Staff never see the tenant field, so Django would leave it out of validation and skip every
+    uniqueness rule that includes it; the insert would then fail with an IntegrityError (a 500).
+    ``TenantScopedAdmin.get_form`` binds the working tenant: a new instance gets it before
+    validation, and the tenant takes part in the unique checks.
+    """
+
+    working_tenant: Tenant | None = None
+
+    def _post_clean(self) -> None:
+        if self.working_tenant is not None and getattr(self.instance, "tenant_id", None) is None:
+            self.instance.tenant = self.working_tenant
+        super()._post_clean()  # type: ignore[misc]
+
+    def _get_validation_exclusions(self) -> set[str]:
+        exclude: set[str] = super()._get_validation_exclusions()  # type: ignore[misc]
+        if getattr(self.instance, "tenant_id", None) is not None:
+            exclude.discard("tenant")
+        return exclude
+
+
 class TenantRoleAdminMixin:
     view_roles: Iterable[str] = ALL_ROLES
     add_roles: Iterable[str] = TENANT_ADMINS
@@ -93,6 +117,8 @@ class TenantRoleAdminMixin:
 
 
 class TenantScopedAdmin(TenantRoleAdminMixin, admin.ModelAdmin):
+    form = TenantScopedModelForm
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         qs = scoped_queryset(self.model, request)
         ordering = self.get_ordering(request)
@@ -105,6 +131,16 @@ class TenantScopedAdmin(TenantRoleAdminMixin, admin.ModelAdmin):
         if not request.user.is_superuser and issubclass(self.model, TenantOwned):
             exclude.append("tenant")
         return exclude
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        tenant = request_tenant(request)
+        hidden = "tenant" not in form.base_fields
+        if tenant is not None and hidden and issubclass(form, TenantScopedModelForm):
+            form.working_tenant = tenant  # a class built for this request by modelform_factory
+        return form
 
     def get_list_filter(self, request: HttpRequest) -> list[Any]:
         filters: list[Any] = []

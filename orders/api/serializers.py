@@ -6,26 +6,10 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import serializers
 
+from oms_site.api.fields import StrictCharField, StrictRegexField
 from orders.models import HUMAN_TRANSITIONS, Order, OrderEvent, OrderKind
 
 CLIENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-/]{0,63}$"
-
-
-class StrictCharField(serializers.CharField):
-    """A string field that refuses JSON numbers and booleans.
-
-    DRF's ``CharField`` turns ``123`` into ``"123"`` and ``1e400`` into ``"inf"``; for an
-    idempotency key or free text, a non-string value is a client error (400), not a string.
-    """
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictRegexField(StrictCharField, serializers.RegexField):
-    pass
 
 
 class OrderSerializer(serializers.ModelSerializer[Order]):
