@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -39,7 +41,7 @@ def test_seed_demo_creates_tenants_users_roles_and_orders(settings):
     # given a fresh database and a demo password
     settings.DEMO_PASSWORD = "s3cret-demo"
     # when
-    call_command("seed_demo", stdout=open("/dev/null", "w"))
+    call_command("seed_demo", stdout=io.StringIO())
     # then
     assert sorted(Tenant.objects.values_list("slug", flat=True)) == [
         "acme-capital",
@@ -76,9 +78,9 @@ def test_seed_demo_creates_tenants_users_roles_and_orders(settings):
 @pytest.mark.django_db
 def test_seed_demo_second_run_changes_nothing():
     # given a seeded database
-    call_command("seed_demo", stdout=open("/dev/null", "w"))
+    call_command("seed_demo", stdout=io.StringIO())
     before = _snapshot()
     # when it runs again
-    call_command("seed_demo", stdout=open("/dev/null", "w"))
+    call_command("seed_demo", stdout=io.StringIO())
     # then every row is byte-for-byte the same and nothing was added
     assert _snapshot() == before
