@@ -33,9 +33,33 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 PER_ROUND = int(os.environ.get("BENCH_N", "200"))
 
 
+def _fresh_database() -> None:
+    """Start from an empty scratch database (the bench database is dropped and re-created)."""
+    url = os.environ["DATABASE_URL"]
+    if url.startswith("sqlite"):
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{_db_file}{suffix}").unlink(missing_ok=True)
+        return
+    import dj_database_url
+    import psycopg2
+
+    cfg = dj_database_url.parse(url)
+    conn = psycopg2.connect(
+        dbname="postgres",
+        user=cfg["USER"],
+        password=cfg["PASSWORD"] or None,
+        host=cfg["HOST"] or None,
+        port=cfg["PORT"] or None,
+    )
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{cfg["NAME"]}"')
+        cur.execute(f'CREATE DATABASE "{cfg["NAME"]}"')
+    conn.close()
+
+
 def main() -> int:
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{_db_file}{suffix}").unlink(missing_ok=True)
+    _fresh_database()
     import django
 
     django.setup()

@@ -11,8 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm
 
@@ -47,7 +46,7 @@ def _actor_name(actor: Actor) -> str:
     return str(actor.get_username()) if actor is not None else "system"
 
 
-def event_record(
+def _event(
     *,
     order: Order,
     kind: str,
@@ -57,8 +56,8 @@ def event_record(
     reason: str = "",
     data: Mapping[str, Any] | None = None,
 ) -> OrderEvent:
-    """Append one journal row (same tenant as the order, by construction)."""
-    return OrderEvent.objects.create(
+    """An unsaved journal row (same tenant as the order, by construction)."""
+    return OrderEvent(
         tenant_id=order.tenant_id,
         order=order,
         kind=kind,
@@ -71,20 +70,58 @@ def event_record(
     )
 
 
+def event_record(
+    *,
+    order: Order,
+    kind: str,
+    actor: Actor,
+    from_status: str = "",
+    to_status: str = "",
+    reason: str = "",
+    data: Mapping[str, Any] | None = None,
+) -> OrderEvent:
+    """Append one journal row for a significant action that is not a transition."""
+    event = _event(
+        order=order,
+        kind=kind,
+        actor=actor,
+        from_status=from_status,
+        to_status=to_status,
+        reason=reason,
+        data=data,
+    )
+    event.save(force_insert=True)
+    return event
+
+
 def reference_next(*, tenant: Tenant, kind: str) -> str:
     """Next gapless reference for (tenant, kind), e.g. ``T-000123``.
 
     The counter row is incremented inside the caller's transaction: a rollback returns the
     number, and concurrent creators queue on the row lock, so references have no gaps.
     """
-    sequences = OrderSequence.objects.for_tenant(tenant).filter(kind=kind)
-    if sequences.update(last_value=F("last_value") + 1) == 0:
+    value = _sequence_increment(tenant_id=tenant.pk, kind=kind)
+    if value is None:
         OrderSequence.objects.bulk_create(
             [OrderSequence(tenant=tenant, kind=kind, last_value=0)], ignore_conflicts=True
         )
-        sequences.update(last_value=F("last_value") + 1)
-    value = sequences.values_list("last_value", flat=True).get()
+        value = _sequence_increment(tenant_id=tenant.pk, kind=kind)
+    assert value is not None
     return f"{REFERENCE_PREFIX[OrderKind(kind)]}-{value:06d}"
+
+
+def _sequence_increment(*, tenant_id: int, kind: str) -> int | None:
+    # One round trip: UPDATE ... RETURNING (PostgreSQL, SQLite >= 3.35); the ORM has no
+    # UPDATE RETURNING. The tenant id is passed explicitly.
+    table = connection.ops.quote_name(OrderSequence._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_value = last_value + 1 "  # table name only; values are bound
+            "WHERE tenant_id = %s AND kind = %s RETURNING last_value",
+            [tenant_id, kind],
+        )
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
 
 
 def canonical_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -144,9 +181,6 @@ def order_create(
     if not tenant.active:
         raise PermissionDenied("This tenant is inactive.")
     canonical = canonical_payload(payload)
-    existing = order_find_by_client_id(tenant=tenant, kind=kind, client_order_id=client_order_id)
-    if existing is not None:
-        return OrderCreated(_idempotent_replay(existing, canonical), created=False)
     try:
         with transaction.atomic():
             order = Order(
@@ -160,7 +194,7 @@ def order_create(
                 created_by=actor,
             )
             order.save(force_insert=True)
-            event_record(
+            created = _event(
                 order=order,
                 kind=EventKind.CREATED,
                 actor=actor,
@@ -170,8 +204,12 @@ def order_create(
             if detail_create is not None:
                 detail_create(order)
             if submit:
-                _submit_and_screen(order=order, actor=actor)
+                _submit_and_screen(order=order, actor=actor, journal=[created])
+            else:
+                created.save(force_insert=True)
     except IntegrityError:
+        # The constraint, not a pre-check, decides: a duplicate (even a concurrent one) is
+        # answered from the stored order.
         existing = order_find_by_client_id(
             tenant=tenant, kind=kind, client_order_id=client_order_id
         )
@@ -181,22 +219,49 @@ def order_create(
     return OrderCreated(order, created=True)
 
 
-def _persist_transition(
-    *, order: Order, name: str, actor: Actor, from_status: str, reason: str, data: Mapping[str, Any]
-) -> None:
-    """Write the new status only if the row still has the status we read (optimistic guard)."""
-    now = timezone.now()
+def _persist(*, order: Order, from_status: str, journal: list[OrderEvent]) -> None:
+    """Write the new status only if the row still has the status we read (optimistic guard),
+    then the journal rows in one INSERT."""
+    order.updated_at = timezone.now()
     updated = (
         Order.objects.for_tenant(order.tenant_id)
         .filter(pk=order.pk, status=from_status)
-        .update(status=order.status, status_reason=order.status_reason, updated_at=now)
+        .update(status=order.status, status_reason=order.status_reason, updated_at=order.updated_at)
     )
     if updated != 1:
         raise StaleState(extra={"order_id": order.pk})
-    order.updated_at = now  # the caller's instance (and the API response) matches the row
-    event_record(
+    OrderEvent.objects.bulk_create(journal)
+
+
+def _run_transition(
+    *,
+    order: Order,
+    transition: str,
+    actor: Actor,
+    reason: str,
+    data: Mapping[str, Any] | None,
+    check_permission: bool,
+) -> OrderEvent:
+    """Check and apply one transition in memory; returns its (unsaved) journal row."""
+    if transition not in TRANSITION_EVENTS:
+        raise TransitionNotAllowed(f"Unknown transition {transition!r}.")
+    method = getattr(order, transition)
+    from_status = order.status
+    if not can_proceed(method, check_conditions=False):
+        raise TransitionNotAllowed(
+            f"Cannot {transition} an order that is {from_status}.",
+            extra={"status": from_status},
+        )
+    if not can_proceed(method):
+        raise TransitionNotAllowed(
+            f"Cannot {transition} this order now (tenant inactive).", extra={"status": from_status}
+        )
+    if check_permission and (actor is None or not has_transition_perm(method, actor)):
+        raise PermissionDenied(f"Your role may not {transition} this order.")
+    method(reason=reason)
+    return _event(
         order=order,
-        kind=TRANSITION_EVENTS[name],
+        kind=TRANSITION_EVENTS[transition],
         actor=actor,
         from_status=from_status,
         to_status=order.status,
@@ -220,30 +285,16 @@ def order_apply_transition(
     the order's tenant does not allow it -> 403. ``check_permission=False`` is for system steps
     taken by services (screening outcome, fills, expiry), never for a person's request.
     """
-    if transition not in TRANSITION_EVENTS:
-        raise TransitionNotAllowed(f"Unknown transition {transition!r}.")
-    method = getattr(order, transition)
     from_status = order.status
-    if not can_proceed(method, check_conditions=False):
-        raise TransitionNotAllowed(
-            f"Cannot {transition} an order that is {from_status}.",
-            extra={"status": from_status},
-        )
-    if not can_proceed(method):
-        raise TransitionNotAllowed(
-            f"Cannot {transition} this order now (tenant inactive).", extra={"status": from_status}
-        )
-    if check_permission and (actor is None or not has_transition_perm(method, actor)):
-        raise PermissionDenied(f"Your role may not {transition} this order.")
-    method(reason=reason)
-    _persist_transition(
+    event = _run_transition(
         order=order,
-        name=transition,
+        transition=transition,
         actor=actor,
-        from_status=from_status,
         reason=reason,
-        data=data or {},
+        data=data,
+        check_permission=check_permission,
     )
+    _persist(order=order, from_status=from_status, journal=[event])
     return order
 
 
@@ -265,35 +316,50 @@ def order_transition(
     return order_apply_transition(order=order, transition=transition, actor=actor, reason=reason)
 
 
-def _submit_and_screen(*, order: Order, actor: Actor, reason: str = "") -> Order:
-    order_apply_transition(
-        order=order,
-        transition="submit",
-        actor=actor,
-        reason=reason,
-        check_permission=actor is not None,
+def _submit_and_screen(
+    *, order: Order, actor: Actor, reason: str = "", journal: list[OrderEvent] | None = None
+) -> Order:
+    """draft -> pending -> screening -> open | held | rejected, persisted as one status write
+    and one journal INSERT (submitted, screened, outcome) after any ``journal`` rows given."""
+    from_status = order.status
+    events = list(journal or [])
+    events.append(
+        _run_transition(
+            order=order,
+            transition="submit",
+            actor=actor,
+            reason=reason,
+            data=None,
+            check_permission=actor is not None,
+        )
     )
     decision = screening_run(order)
-    event_record(
-        order=order,
-        kind=EventKind.SCREENED,
-        actor=None,
-        from_status=order.status,
-        to_status=order.status,
-        reason=decision.summary(),
-        data=decision.as_dict(),
+    events.append(
+        _event(
+            order=order,
+            kind=EventKind.SCREENED,
+            actor=None,
+            from_status=order.status,
+            to_status=order.status,
+            reason=decision.summary(),
+            data=decision.as_dict(),
+        )
     )
     next_step = {Outcome.REJECT: "reject", Outcome.HOLD: "hold", Outcome.ACCEPT: "accept"}[
         decision.outcome
     ]
-    return order_apply_transition(
-        order=order,
-        transition=next_step,
-        actor=None,
-        reason=decision.summary(),
-        data={"screening": str(decision.outcome)},
-        check_permission=False,
+    events.append(
+        _run_transition(
+            order=order,
+            transition=next_step,
+            actor=None,
+            reason=decision.summary(),
+            data={"screening": str(decision.outcome)},
+            check_permission=False,
+        )
     )
+    _persist(order=order, from_status=from_status, journal=events)
+    return order
 
 
 def orders_expire_due(*, tenant_id: int, now: datetime | None = None) -> list[int]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db.models import Model, QuerySet
 from rest_framework import generics, serializers, viewsets
+from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
@@ -71,6 +72,9 @@ class TenantAPIView(generics.GenericAPIView):
     action_roles: dict[str, Iterable[str]] = {}
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        method = (request.method or "").lower()
+        if method not in self.http_method_names or not hasattr(self, method):
+            raise MethodNotAllowed(request.method or "")  # 405 before any role check
         self.perform_authentication(request)
         if request.user and request.user.is_authenticated:
             membership = tenant_resolve_for_api(request)
