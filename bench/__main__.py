@@ -41,7 +41,7 @@ def _fresh_database() -> None:
             Path(f"{_db_file}{suffix}").unlink(missing_ok=True)
         return
     import dj_database_url
-    import psycopg2
+    import psycopg2  # type: ignore[import-untyped]
 
     cfg = dj_database_url.parse(url)
     conn = psycopg2.connect(

@@ -34,7 +34,7 @@ class PlainOrderSerializer(serializers.ModelSerializer[Order]):
         validators: list[Any] = []
 
 
-class PlainOrderList(generics.ListCreateAPIView):  # type: ignore[type-arg]
+class PlainOrderList(generics.ListCreateAPIView):
     """The baseline: a plain DRF view, token auth, no tenant resolution, scoping or journal."""
 
     permission_classes = [IsAuthenticated]
@@ -45,7 +45,7 @@ class PlainOrderList(generics.ListCreateAPIView):  # type: ignore[type-arg]
         return Order.objects.all_tenants(reason="bench baseline")
 
 
-class PlainOrderDetail(generics.RetrieveUpdateAPIView):  # type: ignore[type-arg]
+class PlainOrderDetail(generics.RetrieveUpdateAPIView):
     permission_classes = [IsAuthenticated]
     serializer_class = PlainOrderSerializer
 
