@@ -88,6 +88,11 @@ class OrderAdmin(FSMAdminMixin, TenantScopedAdmin):
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        # Nothing on the page is editable; a transition button must not write the whole row
+        # (it would overwrite a concurrent status change). The service does the writing.
+        return None
+
     def _apply_fsm_transition(
         self,
         *,

@@ -194,6 +194,10 @@ def order_create(
                 created_by=actor,
             )
             order.save(force_insert=True)
+            # Checked once the insert succeeded: a replay of an order whose expiry has since
+            # passed still answers with the stored order (the IntegrityError path below).
+            if expires_at is not None and expires_at <= timezone.now():
+                raise ValidationFailed(errors={"expires_at": ["Must be in the future."]})
             created = _event(
                 order=order,
                 kind=EventKind.CREATED,

@@ -68,6 +68,8 @@ def order_in_status(
 ) -> Order:
     """An order driven to ``status`` through the real services (journal included)."""
     client_order_id = kwargs.pop("client_order_id", f"cid-{next(_counter)}")
+    # An expiry already in the past is refused at entry; set it after, as if time had passed.
+    expires_at = kwargs.pop("expires_at", None)
     created = order_create(
         tenant=tenant,
         actor=None,
@@ -78,6 +80,8 @@ def order_in_status(
         **kwargs,
     )
     order = created.order
+    if expires_at is not None:
+        Order.objects.for_tenant(tenant).filter(pk=order.pk).update(expires_at=expires_at)
     for step in PATHS[status]:
         order = order_lock(tenant=tenant, order_id=order.pk)
         order_apply_transition(order=order, transition=step, actor=None, check_permission=False)

@@ -1,9 +1,7 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from django.utils import timezone
 from rest_framework import serializers
 
 from oms_site.api.fields import StrictCharField, StrictRegexField
@@ -58,11 +56,6 @@ class OrderCreateSerializer(serializers.Serializer[Any]):
     note = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     submit = serializers.BooleanField(required=False, default=True)
-
-    def validate_expires_at(self, value: datetime | None) -> datetime | None:
-        if value is not None and value <= timezone.now():
-            raise serializers.ValidationError("Must be in the future.")
-        return value
 
 
 class TransitionRequestSerializer(serializers.Serializer[Any]):
