@@ -4,7 +4,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django_fsm.admin import FSMAdminMixin
 
 from oms_site.errors import ApplicationError
@@ -92,6 +92,20 @@ class OrderAdmin(FSMAdminMixin, TenantScopedAdmin):
         # Nothing on the page is editable; a transition button must not write the whole row
         # (it would overwrite a concurrent status change). The service does the writing.
         return None
+
+    def response_change(self, request: HttpRequest, obj: Any) -> Any:
+        name = request.POST.get(self.fsm_post_param)
+        if name and name not in HUMAN_TRANSITIONS:
+            self.message_user(request, f"'{name}' is not a manual transition.", messages.ERROR)
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
+
+    def fsm_transition_view(
+        self, request: HttpRequest, object_id: str, transition_name: str, **kwargs: Any
+    ) -> Any:
+        if transition_name not in HUMAN_TRANSITIONS:
+            raise Http404("No such transition.")
+        return super().fsm_transition_view(request, object_id, transition_name, **kwargs)
 
     def _apply_fsm_transition(
         self,

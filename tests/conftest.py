@@ -73,3 +73,48 @@ def client_for(user: Any, tenant_slug: str | None = None) -> APIClient:
     if tenant_slug:
         client.credentials(HTTP_X_TENANT=tenant_slug)
     return client
+
+
+# --- tenancy suites (tests/tenancy, tests/oms_site) -----------------------------------------
+
+
+def admin_client_for(user: Any) -> Any:
+    """A Django test client logged in (session) as ``user``: the admin's way in."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def tenancy_snapshot() -> dict[str, list[tuple[Any, ...]]]:
+    """Every tenant, membership, order, journal row and counter: compare around a refusal."""
+    from orders.models import Order, OrderEvent, OrderSequence
+    from tenancy.models import Membership, Tenant
+
+    why = "test snapshot across every tenant"
+    return {
+        "tenants": list(
+            Tenant.objects.order_by("pk").values_list("pk", "slug", "name", "active", "updated_at")
+        ),
+        "memberships": list(
+            Membership.objects.all_tenants(reason=why)
+            .order_by("pk")
+            .values_list("pk", "tenant_id", "user_id", "role", "active", "updated_at")
+        ),
+        "orders": list(
+            Order.objects.all_tenants(reason=why)
+            .order_by("pk")
+            .values_list("pk", "tenant_id", "status", "status_reason", "note", "updated_at")
+        ),
+        "events": list(
+            OrderEvent.objects.all_tenants(reason=why)
+            .order_by("pk")
+            .values_list("pk", "tenant_id", "order_id", "kind", "to_status")
+        ),
+        "sequences": list(
+            OrderSequence.objects.all_tenants(reason=why)
+            .order_by("pk")
+            .values_list("pk", "tenant_id", "kind", "last_value")
+        ),
+    }

@@ -150,3 +150,20 @@ def test_cancel_selected_action_cancels_live_and_reports_refusals(tenant):
         "Canceled 1 order(s).",
         f"Not canceled: {done.reference} (Cannot cancel an order that is completed.)",
     ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["nope", "delete", "expire", "save", "_set_reason"])
+def test_unknown_or_system_transition_names_are_refused_without_a_500(tenant, name):
+    # given an open order and its tenant admin
+    user = member(tenant, "admin", username="alpha.admin")
+    order = order_in_status(tenant=tenant, status="open")
+    client = _login(user)
+    # when a made-up or system transition name is posted either way
+    by_view = client.post(f"/admin/orders/order/{order.pk}/transition/{name}/", {"reason": "x"})
+    by_button = _press_button(client, order, name)
+    # then the form view answers 404, the button is refused with a message, nothing changed
+    assert by_view.status_code == 404
+    assert by_button.status_code == 302
+    assert Order.objects.for_tenant(tenant).get(pk=order.pk).status == "open"
+    assert OrderEvent.objects.for_tenant(tenant).filter(order=order).count() == 3
