@@ -23,6 +23,7 @@ from oms_site.errors import (
     TransitionNotAllowed,
     ValidationFailed,
 )
+from orders.kinds import kind_after, kind_policy
 from orders.models import (
     REFERENCE_PREFIX,
     TRANSITION_EVENTS,
@@ -209,6 +210,7 @@ def order_create(
                 detail_create(order)
             if submit:
                 _submit_and_screen(order=order, actor=actor, journal=[created])
+                kind_after(order, "submit")
             else:
                 created.save(force_insert=True)
     except IntegrityError:
@@ -313,11 +315,21 @@ def order_lock(*, tenant: Tenant | int, order_id: int) -> Order:
 def order_transition(
     *, tenant: Tenant, order_id: int, transition: str, actor: Actor, reason: str = ""
 ) -> Order:
-    """A person's transition request (API, admin): lock, check role and state, apply, journal."""
+    """A person's transition request (API, admin): lock, check role and state, apply, journal.
+
+    A domain may carry out some requests itself (``orders.kinds``): a trade order's cancel is
+    sent to its venue and completes when the venue confirms.
+    """
     order = order_lock(tenant=tenant, order_id=order_id)
+    handler = kind_policy(order.kind).request_handlers.get(transition)
+    if handler is not None:
+        return handler(tenant=tenant, order=order, actor=actor, reason=reason)
     if transition == "submit":
-        return _submit_and_screen(order=order, actor=actor, reason=reason)
-    return order_apply_transition(order=order, transition=transition, actor=actor, reason=reason)
+        _submit_and_screen(order=order, actor=actor, reason=reason)
+    else:
+        order_apply_transition(order=order, transition=transition, actor=actor, reason=reason)
+    kind_after(order, transition)
+    return order
 
 
 def _submit_and_screen(
@@ -352,6 +364,10 @@ def _submit_and_screen(
     next_step = {Outcome.REJECT: "reject", Outcome.HOLD: "hold", Outcome.ACCEPT: "accept"}[
         decision.outcome
     ]
+    if next_step == "accept" and not kind_policy(order.kind).accept_on_pass:
+        # The domain acknowledges it later (e.g. a venue's New): it stays pending.
+        _persist(order=order, from_status=from_status, journal=events)
+        return order
     events.append(
         _run_transition(
             order=order,

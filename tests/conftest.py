@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from orders import screening
+from orders import kinds, screening
 from tests.factories import MembershipFactory, TenantFactory, UserFactory
 
 IS_POSTGRES = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
@@ -32,12 +32,18 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _clean_cache_and_screens() -> Iterator[None]:
+def _clean_cache_and_registries(request: Any) -> Iterator[None]:
     cache.clear()
-    before = dict(screening._registry)
+    screens_before = dict(screening._registry)
+    policies_before = dict(kinds._policies)
+    if "tests/trading" not in str(request.node.path):
+        # The foundation suites test the common workflow itself, with no domain policy.
+        kinds._policies.clear()
     yield
     screening._registry.clear()
-    screening._registry.update(before)
+    screening._registry.update(screens_before)
+    kinds._policies.clear()
+    kinds._policies.update(policies_before)
     cache.clear()
 
 

@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from oms_site.api.pagination import CreatedCursorPagination
+from oms_site.errors import ValidationFailed
 from orders import selectors, services
 from orders.api.filters import OrderFilter
 from orders.api.serializers import (
@@ -18,6 +19,7 @@ from orders.api.serializers import (
     OrderSerializer,
     TransitionRequestSerializer,
 )
+from orders.kinds import kind_policy
 from orders.models import Order, OrderEvent
 from tenancy.api import TENANT_HEADER, TenantViewSet
 from tenancy.models import Tenant
@@ -69,6 +71,10 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewS
         serializer = OrderCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
+        if not kind_policy(data["kind"]).generic_entry:
+            raise ValidationFailed(
+                errors={"kind": [f"Enter {data['kind']} orders through their own endpoint."]}
+            )
         result = services.order_create(
             tenant=self.tenant,
             actor=request.user,
