@@ -9,6 +9,7 @@ be redelivered. Each domain sends its tasks to its own queue so workers scale pe
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from celery import Celery
 
@@ -35,3 +36,9 @@ app.conf.beat_schedule = {
         "schedule": 30.0,
     },
 }
+
+
+def enqueue_after_commit(task: Any, **kwargs: Any) -> None:
+    """``task.delay_on_commit(**kwargs)``: published only once the transaction commits (the
+    type stubs do not know Celery 5.4's ``delay_on_commit`` yet; this is its one typed door)."""
+    task.delay_on_commit(**kwargs)

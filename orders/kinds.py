@@ -7,6 +7,8 @@ its kind of order:
   orders need domain detail has its own entry endpoint);
 - ``accept_on_pass``: whether an order that passes screening becomes ``open`` at once (the
   default) or stays ``pending`` until the domain acknowledges it (a venue's New, say);
+- ``expires_generically``: whether the beat task expires this kind at ``expires_at`` (a
+  domain whose orders live at a venue expires them there instead);
 - ``request_handlers``: transitions a person requests that the domain carries out itself
   (a trade order's cancel goes to its venue and waits for the confirmation);
 - ``after``: callbacks run inside the transaction after a person's transition (or after
@@ -30,6 +32,7 @@ AfterHook = Callable[["Order"], None]
 class KindPolicy:
     generic_entry: bool = True
     accept_on_pass: bool = True
+    expires_generically: bool = True
     request_handlers: Mapping[str, RequestHandler] = field(default_factory=dict)
     after: Mapping[str, AfterHook] = field(default_factory=dict)
 
@@ -44,6 +47,10 @@ def kind_register(kind: str, policy: KindPolicy) -> None:
 
 def kind_unregister(kind: str) -> None:
     _policies.pop(kind, None)
+
+
+def kinds_expiring_generically(kinds: list[str]) -> list[str]:
+    return [kind for kind in kinds if kind_policy(kind).expires_generically]
 
 
 def kind_policy(kind: str) -> KindPolicy:

@@ -229,6 +229,12 @@ class EventKind(models.TextChoices):
     CANCELED = "canceled", "Canceled"
     EXPIRED = "expired", "Expired"
     NOTE = "note", "Note"
+    CANCEL_REQUESTED = "cancel_requested", "Cancel requested"
+    CANCEL_REJECTED = "cancel_rejected", "Cancel rejected"
+    REPLACE_REQUESTED = "replace_requested", "Replace requested"
+    REPLACED = "replaced", "Replaced"
+    REPLACE_REJECTED = "replace_rejected", "Replace rejected"
+    ROUTED = "routed", "Routed"
 
 
 TRANSITION_EVENTS: dict[str, str] = {

@@ -23,7 +23,7 @@ from oms_site.errors import (
     TransitionNotAllowed,
     ValidationFailed,
 )
-from orders.kinds import kind_after, kind_policy
+from orders.kinds import kind_after, kind_policy, kinds_expiring_generically
 from orders.models import (
     REFERENCE_PREFIX,
     TRANSITION_EVENTS,
@@ -387,7 +387,11 @@ def orders_expire_due(*, tenant_id: int, now: datetime | None = None) -> list[in
     now = now or timezone.now()
     due = list(
         Order.objects.for_tenant(tenant_id)
-        .filter(status__in=[OrderStatus.OPEN, OrderStatus.PARTIAL], expires_at__lte=now)
+        .filter(
+            status__in=[OrderStatus.OPEN, OrderStatus.PARTIAL],
+            expires_at__lte=now,
+            kind__in=kinds_expiring_generically(list(OrderKind.values)),
+        )
         .order_by("pk")
         .values_list("pk", flat=True)
     )

@@ -191,6 +191,8 @@ class VenueOrder(TenantOwned):
         max_length=20, choices=VenueOrderState.choices, default=VenueOrderState.PENDING_NEW
     )
     cum_qty = qty_field(default=Decimal("0"))
+    sent_at = models.DateTimeField(null=True, blank=True, help_text="When it left for the venue.")
+    auction = models.BooleanField(default=False, help_text="Waits for an opening/closing auction.")
 
     objects: ClassVar[TenantManager[VenueOrder]] = TenantManager()  # type: ignore[assignment]
 

@@ -1,0 +1,158 @@
+"""Trade order entry: validate (400, nothing stored), create through the common order
+service (idempotent by client order id, screened), and route after commit."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+
+from oms_site.errors import ValidationFailed
+from orders.models import Order, OrderKind
+from orders.services import OrderCreated, order_create
+from tenancy.models import Tenant
+from trading.models import (
+    Account,
+    Handling,
+    Instrument,
+    OrderType,
+    Side,
+    TimeInForce,
+    TradeOrder,
+    Venue,
+)
+
+ZERO = Decimal("0")
+
+
+@dataclass(frozen=True)
+class TradeOrderInput:
+    client_order_id: str
+    account: Account
+    instrument: Instrument
+    side: str
+    quantity: Decimal
+    order_type: str
+    time_in_force: str
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    trail_amount: Decimal | None = None
+    trail_percent: Decimal | None = None
+    expire_at: datetime | None = None
+    venue: Venue | None = None
+    handling: str = Handling.AUTO
+    note: str = ""
+
+    def payload(self) -> dict[str, Any]:
+        """What the idempotency check compares: references by code, values as given."""
+        data = asdict(self)
+        data["account"] = self.account.code
+        data["instrument"] = self.instrument.symbol
+        data["venue"] = self.venue.code if self.venue else None
+        return data
+
+
+def _on_tick(value: Decimal, tick: Decimal) -> bool:
+    return (value % tick) == 0
+
+
+def trade_order_validate(data: TradeOrderInput, *, now: datetime | None = None) -> None:
+    """Every rule of a well-formed order; all failures reported at once, by field."""
+    errors: dict[str, list[str]] = {}
+
+    def err(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    instrument = data.instrument
+    if not instrument.active:
+        err("instrument", "Instrument is not active.")
+    if not data.account.active:
+        err("account", "Account is not active.")
+    if data.side not in Side.values:
+        err("side", "Unknown side.")
+    if data.quantity <= 0:
+        err("quantity", "Must be greater than zero.")
+    elif data.quantity % instrument.lot_size != 0:
+        err("quantity", f"Must be a multiple of the lot size {instrument.lot_size}.")
+    for field in ("limit_price", "stop_price", "trail_amount"):
+        value = getattr(data, field)
+        if value is None:
+            continue
+        if value <= 0:
+            err(field, "Must be greater than zero.")
+        elif field != "trail_amount" and not _on_tick(value, instrument.tick_size):
+            err(field, f"Must be on the tick size {instrument.tick_size}.")
+    if data.trail_percent is not None and not (ZERO < data.trail_percent < 100):
+        err("trail_percent", "Must be between 0 and 100.")
+    kind = data.order_type
+    needs_limit = kind in (OrderType.LIMIT, OrderType.STOP_LIMIT)
+    needs_stop = kind in (OrderType.STOP, OrderType.STOP_LIMIT)
+    if needs_limit and data.limit_price is None:
+        err("limit_price", f"Required for {kind} orders.")
+    if not needs_limit and data.limit_price is not None:
+        err("limit_price", f"Not allowed for {kind} orders.")
+    if needs_stop and data.stop_price is None:
+        err("stop_price", f"Required for {kind} orders.")
+    if not needs_stop and data.stop_price is not None:
+        err("stop_price", f"Not allowed for {kind} orders.")
+    trails = [t for t in (data.trail_amount, data.trail_percent) if t is not None]
+    if kind == OrderType.TRAILING_STOP and len(trails) != 1:
+        err("trail_amount", "Give exactly one of trail_amount and trail_percent.")
+    if kind != OrderType.TRAILING_STOP and trails:
+        err("trail_amount", "Only trailing stops take a trail.")
+    tif = data.time_in_force
+    now = now or timezone.now()
+    if tif == TimeInForce.GTD:
+        if data.expire_at is None:
+            err("expire_at", "Required for good-till-date orders.")
+        elif data.expire_at <= now:
+            err("expire_at", "Must be in the future.")
+    elif data.expire_at is not None:
+        err("expire_at", "Only good-till-date orders take an expiry.")
+    if kind == OrderType.MARKET and tif in (TimeInForce.GTC, TimeInForce.GTD):
+        err("time_in_force", "A market order cannot rest: use day, ioc, fok, opg or atc.")
+    if data.venue is not None:
+        if not data.venue.active:
+            err("venue", "Venue is not active.")
+        elif not data.venue.trades(instrument.asset_class):
+            err("venue", f"Venue {data.venue.code} does not trade {instrument.asset_class}.")
+    if errors:
+        raise ValidationFailed(errors=errors)
+
+
+def trade_order_submit(*, tenant: Tenant, actor: Any, data: TradeOrderInput) -> OrderCreated:
+    """Enter a trade order. A replay of the same client order id answers the stored order."""
+    trade_order_validate(data)
+
+    def detail_create(order: Order) -> None:
+        TradeOrder.objects.create(
+            tenant=tenant,
+            order=order,
+            account=data.account,
+            instrument=data.instrument,
+            side=data.side,
+            quantity=data.quantity,
+            order_type=data.order_type,
+            limit_price=data.limit_price,
+            stop_price=data.stop_price,
+            trail_amount=data.trail_amount,
+            trail_percent=data.trail_percent,
+            time_in_force=data.time_in_force,
+            venue=data.venue,
+            handling=data.handling,
+            leaves_qty=data.quantity,
+        )
+
+    return order_create(
+        tenant=tenant,
+        actor=actor,
+        kind=OrderKind.TRADE,
+        client_order_id=data.client_order_id,
+        payload=data.payload(),
+        note=data.note,
+        expires_at=data.expire_at,
+        detail_create=detail_create,
+    )

@@ -1,0 +1,256 @@
+"""The life of a trade order after entry, driven by its venues' reports (FIX 4.4 semantics).
+
+Lock order, always: the common ``Order`` row, then ``TradeOrder``, then ``VenueOrder`` rows
+(by pk). Every change appends an ``ExecutionReport`` as a client would receive it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from orders.models import TERMINAL_STATUSES, EventKind, OrderStatus
+from orders.services import event_record, order_apply_transition, order_lock
+from trading.models import (
+    ExecType,
+    Execution,
+    PendingAction,
+    TimeInForce,
+    TradeOrder,
+    VenueOrder,
+    VenueOrderState,
+)
+from trading.models.fields import PRICE_PLACES
+from trading.models.orders import VENUE_ORDER_LIVE
+from trading.services.booking import trade_book
+from trading.services.reports import report_emit
+
+logger = logging.getLogger(__name__)
+ZERO = Decimal("0")
+_PX_QUANT = Decimal(1).scaleb(-PRICE_PLACES)
+
+TRADE_FIELDS = [
+    "quantity",
+    "limit_price",
+    "stop_price",
+    "cum_qty",
+    "leaves_qty",
+    "avg_px",
+    "pending",
+    "pending_quantity",
+    "pending_limit_price",
+    "pending_stop_price",
+    "triggered",
+    "trail_watermark",
+    "exec_seq",
+    "updated_at",
+]
+
+
+def trade_lock(*, tenant_id: int, order_id: int) -> TradeOrder:
+    """Lock the order and its trade detail (in that order) and return the detail."""
+    order = order_lock(tenant=tenant_id, order_id=order_id)
+    trade = (
+        TradeOrder.objects.for_tenant(tenant_id)
+        .select_for_update(of=("self",))
+        .select_related("instrument", "account", "venue")
+        .get(pk=order_id)
+    )
+    trade.order = order
+    return trade
+
+
+def trade_save(trade: TradeOrder) -> None:
+    trade.save(update_fields=TRADE_FIELDS)
+
+
+def live_children(trade: TradeOrder) -> list[VenueOrder]:
+    return list(
+        VenueOrder.objects.for_tenant(trade.tenant_id)
+        .select_for_update()
+        .filter(order=trade, state__in=VENUE_ORDER_LIVE)
+        .select_related("venue")
+        .order_by("pk")
+    )
+
+
+def _transition(trade: TradeOrder, name: str, reason: str = "", **data: Any) -> None:
+    order_apply_transition(
+        order=trade.order,
+        transition=name,
+        actor=None,
+        reason=reason,
+        data=data,
+        check_permission=False,
+    )
+
+
+def acknowledge(trade: TradeOrder) -> None:
+    """The first venue acknowledgement makes a pending order New."""
+    if trade.order.status == OrderStatus.PENDING:
+        _transition(trade, "accept", "Acknowledged by the venue.")
+        report_emit(trade=trade, exec_type=ExecType.NEW)
+
+
+def fill_apply(
+    *,
+    trade: TradeOrder,
+    child: VenueOrder | None,
+    exec_id: str,
+    last_qty: Decimal,
+    last_px: Decimal,
+    liquidity: str,
+    fee: Decimal,
+    transacted_at: datetime,
+) -> Execution | None:
+    """Apply one fill: applied once per exec id, never beyond the order's leaves quantity.
+
+    A duplicate exec id or an overfill is refused (logged), never applied.
+    """
+    if trade.order.status in TERMINAL_STATUSES and trade.order.status != OrderStatus.COMPLETED:
+        logger.error("fill %s on %s order %s refused", exec_id, trade.order.status, trade.pk)
+        return None
+    if last_qty <= 0 or last_qty > trade.leaves_qty:
+        logger.error(
+            "overfill refused: exec %s qty %s, order %s leaves %s",
+            exec_id,
+            last_qty,
+            trade.pk,
+            trade.leaves_qty,
+        )
+        return None
+    try:
+        with transaction.atomic():
+            execution = Execution.objects.create(
+                tenant_id=trade.tenant_id,
+                exec_id=exec_id,
+                order=trade,
+                venue_order=child,
+                venue=child.venue if child is not None else None,
+                last_qty=last_qty,
+                last_px=last_px,
+                fee=fee,
+                liquidity=liquidity,
+                transacted_at=transacted_at,
+            )
+    except IntegrityError:
+        logger.warning("duplicate exec id %s for order %s ignored", exec_id, trade.pk)
+        return None
+    acknowledge(trade)
+    new_cum = trade.cum_qty + last_qty
+    trade.avg_px = ((trade.avg_px * trade.cum_qty + last_qty * last_px) / new_cum).quantize(
+        _PX_QUANT, rounding=ROUND_HALF_EVEN
+    )
+    trade.cum_qty = new_cum
+    trade.leaves_qty = trade.quantity - new_cum
+    if child is not None:
+        child.cum_qty += last_qty
+        child.state = (
+            VenueOrderState.FILLED
+            if child.cum_qty >= child.quantity
+            else VenueOrderState.PARTIALLY_FILLED
+        )
+        child.save(update_fields=["cum_qty", "state", "updated_at"])
+    if trade.leaves_qty == 0:
+        _transition(trade, "complete", "Filled.")
+    else:
+        _transition(trade, "fill_partially", f"Filled {trade.cum_qty} of {trade.quantity}.")
+    report_emit(
+        trade=trade,
+        exec_type=ExecType.TRADE,
+        last_qty=last_qty,
+        last_px=last_px,
+        execution=execution,
+    )
+    trade_save(trade)
+    trade_book(trade_order=trade, execution=execution)
+    return execution
+
+
+def child_done(trade: TradeOrder, child: VenueOrder, state: str, text: str = "") -> None:
+    """A child ended (canceled, expired, rejected) at its venue; settle the parent."""
+    child.state = state
+    child.save(update_fields=["state", "updated_at"])
+    if trade.order.status in TERMINAL_STATUSES or live_children(trade):
+        if trade.pending == PendingAction.CANCEL and trade.order.status == OrderStatus.COMPLETED:
+            _pending_clear(trade, EventKind.CANCEL_REJECTED, "Too late to cancel: filled.")
+        return
+    parent_close(trade, state=state, text=text)
+
+
+def parent_close(trade: TradeOrder, *, state: str, text: str = "") -> None:
+    """No child works the order any more and it has leaves: end it the FIX way."""
+    if trade.leaves_qty == 0:
+        return
+    if state == VenueOrderState.EXPIRED:
+        name, exec_type = "expire", ExecType.EXPIRED
+    elif (
+        state == VenueOrderState.REJECTED
+        and trade.cum_qty == 0
+        and trade.order.status == OrderStatus.PENDING
+    ):
+        name, exec_type = "reject", ExecType.REJECTED
+    else:  # requested cancel, IOC / FOK kill, venue cancel, remainder of a market order
+        name, exec_type = "cancel", ExecType.CANCELED
+    trade.leaves_qty = ZERO
+    trade.pending = PendingAction.NONE
+    _transition(trade, name, text)
+    report_emit(trade=trade, exec_type=exec_type, text=text)
+    trade_save(trade)
+
+
+def _pending_clear(trade: TradeOrder, kind: str, text: str) -> None:
+    trade.pending = PendingAction.NONE
+    trade.pending_quantity = trade.pending_limit_price = trade.pending_stop_price = None
+    trade_save(trade)
+    event_record(order=trade.order, kind=kind, actor=None, reason=text)
+
+
+def cancel_rejected(trade: TradeOrder, text: str) -> None:
+    if trade.pending == PendingAction.CANCEL and not live_children(trade):
+        _pending_clear(trade, EventKind.CANCEL_REJECTED, text)
+    elif trade.pending == PendingAction.CANCEL:
+        # Other children may still confirm; the cancel stays pending for them.
+        event_record(order=trade.order, kind=EventKind.NOTE, actor=None, reason=text)
+
+
+def replace_confirmed(trade: TradeOrder) -> None:
+    """Apply the pending replace: new quantity / prices; leaves = quantity - cum."""
+    if trade.pending != PendingAction.REPLACE:
+        return
+    assert trade.pending_quantity is not None
+    trade.quantity = trade.pending_quantity
+    if trade.pending_limit_price is not None:
+        trade.limit_price = trade.pending_limit_price
+    if trade.pending_stop_price is not None:
+        trade.stop_price = trade.pending_stop_price
+    trade.pending = PendingAction.NONE
+    trade.pending_quantity = trade.pending_limit_price = trade.pending_stop_price = None
+    trade.leaves_qty = trade.quantity - trade.cum_qty
+    if trade.leaves_qty == 0 and trade.order.status != OrderStatus.COMPLETED:
+        _transition(trade, "complete", "Replaced down to the filled quantity.")
+    report_emit(trade=trade, exec_type=ExecType.REPLACED)
+    trade_save(trade)
+    event_record(
+        order=trade.order,
+        kind=EventKind.REPLACED,
+        actor=None,
+        data={
+            "quantity": trade.quantity,
+            "limit_price": trade.limit_price,
+            "stop_price": trade.stop_price,
+        },
+    )
+
+
+def replace_rejected(trade: TradeOrder, text: str) -> None:
+    if trade.pending == PendingAction.REPLACE:
+        _pending_clear(trade, EventKind.REPLACE_REJECTED, text)
+
+
+def is_immediate(tif: str) -> bool:
+    return tif in (TimeInForce.IOC, TimeInForce.FOK)

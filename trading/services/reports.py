@@ -1,0 +1,44 @@
+"""FIX execution reports to the client: one row per order event, numbered per order."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from trading.models import ExecType, Execution, ExecutionReport, TradeOrder
+from trading.models.orders import fix_ord_status
+
+
+def report_emit(
+    *,
+    trade: TradeOrder,
+    exec_type: str,
+    last_qty: Decimal = Decimal("0"),
+    last_px: Decimal = Decimal("0"),
+    execution: Execution | None = None,
+    text: str = "",
+    order_qty: Decimal | None = None,
+) -> ExecutionReport:
+    """Append the report for the order as it stands now (the caller has updated it).
+
+    ``order_qty`` overrides the reported OrderQty: fills during a pending replace report the
+    original quantity (FIX: "the current order prior to the state change request").
+    """
+    trade.exec_seq += 1
+    return ExecutionReport.objects.create(
+        tenant_id=trade.tenant_id,
+        order=trade,
+        exec_id=f"{trade.order.reference}-{trade.exec_seq}",
+        exec_type=exec_type,
+        ord_status=fix_ord_status(trade.order.status, trade.pending),
+        order_qty=trade.quantity if order_qty is None else order_qty,
+        last_qty=last_qty,
+        last_px=last_px,
+        cum_qty=trade.cum_qty,
+        leaves_qty=trade.leaves_qty,
+        avg_px=trade.avg_px,
+        execution=execution,
+        text=text[:500],
+    )
+
+
+__all__ = ["ExecType", "report_emit"]

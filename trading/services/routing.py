@@ -1,0 +1,180 @@
+"""Routing a trade order to venues (runs in the ``routing`` worker) and sending children."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from oms_site.celery import enqueue_after_commit
+from orders.models import EventKind, OrderStatus
+from orders.services import event_record
+from trading.models import (
+    ExecType,
+    Handling,
+    OrderType,
+    Quote,
+    Side,
+    TradeOrder,
+    Venue,
+    VenueOrder,
+    VenueOrderState,
+)
+from trading.routing import VenueQuote, plan_route
+from trading.services import lifecycle
+from trading.services.reports import report_emit
+from trading.venues.base import adapter_for
+
+STOP_TYPES = (OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP)
+
+
+def _venue_quotes(trade: TradeOrder) -> list[VenueQuote]:
+    venues = [
+        v
+        for v in Venue.objects.for_tenant(trade.tenant_id).filter(active=True)
+        if v.trades(trade.instrument.asset_class)
+    ]
+    quotes = {
+        q.venue_id: q
+        for q in Quote.objects.for_tenant(trade.tenant_id).filter(
+            instrument=trade.instrument, venue__in=venues
+        )
+    }
+    buy = trade.side == Side.BUY
+    result = []
+    for venue in venues:
+        q = quotes.get(venue.pk)
+        price = None if q is None else (q.ask if buy else q.bid)
+        size = Decimal("0") if q is None else (q.ask_size if buy else q.bid_size)
+        result.append(VenueQuote(venue=venue, price=price, size=size))
+    return result
+
+
+def effective_order_type(trade: TradeOrder) -> str:
+    """A triggered stop works as a market order; a triggered stop-limit as a limit order."""
+    if trade.order_type == OrderType.STOP_LIMIT:
+        return OrderType.LIMIT
+    if trade.order_type in STOP_TYPES:
+        return OrderType.MARKET
+    return trade.order_type
+
+
+@transaction.atomic
+def order_route(*, tenant_id: int, order_id: int) -> list[int]:
+    """Plan and create the children of an order; idempotent (a routed order is left alone).
+
+    Returns the ids of the children created; each is sent after commit by its own task.
+    """
+    from trading.tasks import venue_order_send
+
+    trade = lifecycle.trade_lock(tenant_id=tenant_id, order_id=order_id)
+    if trade.order.status not in (OrderStatus.PENDING, OrderStatus.OPEN, OrderStatus.PARTIAL):
+        return []
+    if trade.handling == Handling.CARE or trade.pending:
+        return []
+    if trade.order_type in STOP_TYPES and not trade.triggered:
+        lifecycle.acknowledge(trade)  # a stop is New at the OMS until it triggers
+        lifecycle.trade_save(trade)
+        return []
+    if VenueOrder.objects.for_tenant(tenant_id).filter(order=trade).exists():
+        return []
+    plan = plan_route(
+        side=trade.side,
+        quantity=trade.leaves_qty,
+        order_type=effective_order_type(trade),
+        limit_price=trade.limit_price,
+        time_in_force=trade.time_in_force,
+        lot_size=trade.instrument.lot_size,
+        quotes=_venue_quotes(trade),
+        directed=trade.venue,
+    )
+    event_record(
+        order=trade.order,
+        kind=EventKind.ROUTED,
+        actor=None,
+        reason=plan.reject_reason or plan.kill_reason,
+        data={
+            "compared": plan.compared,
+            "children": [
+                {
+                    "venue": c.venue.code,
+                    "quantity": c.quantity,
+                    "limit_price": c.limit_price,
+                    "tif": c.time_in_force,
+                }
+                for c in plan.children
+            ],
+        },
+    )
+    if plan.reject_reason and not plan.children:
+        if trade.order.status == OrderStatus.PENDING:
+            trade.leaves_qty = 0
+            lifecycle._transition(trade, "reject", plan.reject_reason)
+            report_emit(trade=trade, exec_type=ExecType.REJECTED, text=plan.reject_reason)
+            lifecycle.trade_save(trade)
+        else:
+            lifecycle.parent_close(trade, state=VenueOrderState.CANCELED, text=plan.reject_reason)
+        return []
+    if plan.kill_reason:
+        lifecycle.parent_close(trade, state=VenueOrderState.CANCELED, text=plan.kill_reason)
+        return []
+    created = VenueOrder.objects.bulk_create(
+        [
+            VenueOrder(
+                tenant_id=tenant_id,
+                order=trade,
+                venue=child.venue,
+                cl_ord_id=f"{trade.order.reference}-{n}",
+                side=trade.side,
+                quantity=child.quantity,
+                limit_price=child.limit_price,
+                time_in_force=child.time_in_force,
+                auction=child.auction,
+            )
+            for n, child in enumerate(plan.children, start=1)
+        ]
+    )
+    ids = (
+        [c.pk for c in created]
+        if created and created[0].pk
+        else list(
+            VenueOrder.objects.for_tenant(tenant_id)
+            .filter(order=trade)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+    )
+    for child_id in ids:
+        enqueue_after_commit(venue_order_send, tenant_id=tenant_id, venue_order_id=child_id)
+    return ids
+
+
+@transaction.atomic
+def venue_order_send(*, tenant_id: int, venue_order_id: int) -> bool:
+    """Send one child to its venue once (a repeated task sends nothing).
+
+    Locks the parent first (the lock order every trading write follows), then the child.
+    """
+    order_id = (
+        VenueOrder.objects.for_tenant(tenant_id)
+        .filter(pk=venue_order_id)
+        .values_list("order_id", flat=True)
+        .first()
+    )
+    if order_id is None:
+        return False
+    lifecycle.trade_lock(tenant_id=tenant_id, order_id=order_id)
+    child = (
+        VenueOrder.objects.for_tenant(tenant_id)
+        .select_for_update()
+        .select_related("venue", "order__instrument")
+        .filter(pk=venue_order_id)
+        .first()
+    )
+    if child is None or child.sent_at is not None or child.state != VenueOrderState.PENDING_NEW:
+        return False
+    child.sent_at = timezone.now()
+    child.save(update_fields=["sent_at", "updated_at"])
+    adapter_for(child.venue).send(child)
+    return True

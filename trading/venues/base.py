@@ -1,0 +1,72 @@
+"""The venue adapter interface.
+
+The OMS calls ``send`` / ``cancel`` / ``replace`` on a child order's adapter; the venue answers
+with :class:`VenueReport` objects delivered to ``trading.services.venue_reports.venue_report_apply``
+(immediately for the in-process simulator, from a session thread for a FIX adapter). The OMS
+knows nothing else of a venue: whether it is simulated is the adapter's business.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Protocol
+
+from django.utils import timezone
+
+from trading.models import Venue, VenueOrder
+
+
+class ReportKind(StrEnum):
+    ACK = "ack"
+    FILL = "fill"
+    CANCELED = "canceled"
+    CANCEL_REJECTED = "cancel_rejected"
+    REPLACED = "replaced"
+    REPLACE_REJECTED = "replace_rejected"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True)
+class VenueReport:
+    kind: ReportKind
+    tenant_id: int
+    cl_ord_id: str
+    venue_order_id: str = ""
+    exec_id: str = ""
+    last_qty: Decimal = Decimal("0")
+    last_px: Decimal = Decimal("0")
+    liquidity: str = "removed"
+    fee: Decimal = Decimal("0")
+    text: str = ""
+    transacted_at: datetime = field(default_factory=timezone.now)
+
+
+class VenueAdapter(Protocol):
+    def send(self, child: VenueOrder) -> None: ...
+
+    def cancel(self, child: VenueOrder) -> None: ...
+
+    def replace(
+        self, child: VenueOrder, quantity: Decimal, limit_price: Decimal | None
+    ) -> None: ...
+
+
+_factories: dict[str, Callable[[Venue], VenueAdapter]] = {}
+
+
+def adapter_register(name: str, factory: Callable[[Venue], VenueAdapter]) -> None:
+    """Register an adapter factory; ``simulated`` venues use the one named "simulated"."""
+    _factories[name] = factory
+
+
+def adapter_for(venue: Venue) -> VenueAdapter:
+    name = "simulated" if venue.simulated else f"fix:{venue.code}"
+    factory = _factories.get(name)
+    if factory is None:
+        raise LookupError(f"No adapter for venue {venue.code} ({name}).")
+    return factory(venue)

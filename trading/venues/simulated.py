@@ -1,0 +1,225 @@
+"""An exchange simulator behind the venue adapter interface.
+
+Liquidity is the venue's displayed quote (``trading.Quote``): a marketable child fills at the
+quote price up to the displayed size, which it consumes. A non-marketable limit child rests and
+fills at its limit price, up to the quoted size, when later market data moves the opposite side
+to or through its limit. IOC children cancel what does not fill at once. OPG/ATC children wait
+for the session's opening/closing auction and fill there at the auction price (if within their
+limit; otherwise they are canceled). At the close, DAY children expire.
+
+Reports go straight to ``venue_report_apply``, as a FIX session would deliver them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import ROUND_DOWN, Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+
+from trading.models import Quote, Side, TimeInForce, Venue, VenueOrder
+from trading.models.orders import VENUE_ORDER_LIVE
+from trading.venues.base import ReportKind, VenueReport, adapter_register
+
+BPS = Decimal(10000)
+
+
+def _deliver(report: VenueReport) -> None:
+    from trading.services.venue_reports import venue_report_apply
+
+    venue_report_apply(report)
+
+
+def _leaves(child: VenueOrder) -> Decimal:
+    return child.quantity - child.cum_qty
+
+
+@contextmanager
+def _child_locked(tenant_id: int, pk: int) -> Iterator[VenueOrder | None]:
+    """One transaction per child: the parent locked first (the trading lock order), then the
+    child re-read; None when it is no longer live."""
+    from trading.services.lifecycle import trade_lock
+
+    with transaction.atomic():
+        order_id = (
+            VenueOrder.objects.for_tenant(tenant_id)
+            .filter(pk=pk)
+            .values_list("order_id", flat=True)
+            .first()
+        )
+        if order_id is None:
+            yield None
+            return
+        trade_lock(tenant_id=tenant_id, order_id=order_id)
+        child = _refresh(VenueOrder(pk=pk, tenant_id=tenant_id))
+        yield child if child.state in VENUE_ORDER_LIVE else None
+
+
+def _refresh(child: VenueOrder) -> VenueOrder:
+    return (
+        VenueOrder.objects.for_tenant(child.tenant_id)
+        .select_related("venue", "order__instrument")
+        .get(pk=child.pk)
+    )
+
+
+class SimulatedVenue:
+    def __init__(self, venue: Venue) -> None:
+        self.venue = venue
+
+    # --- adapter interface ---------------------------------------------------------------
+
+    def send(self, child: VenueOrder) -> None:
+        self._report(child, ReportKind.ACK, venue_order_id=f"{self.venue.code}-{child.pk}")
+        if child.auction:
+            return  # waits for the session event
+        self._match(_refresh(child), taker=True)
+        child = _refresh(child)
+        if child.state in VENUE_ORDER_LIVE and (
+            child.time_in_force in (TimeInForce.IOC, TimeInForce.FOK) or child.limit_price is None
+        ):
+            self._report(child, ReportKind.CANCELED, text="Immediate order: remainder canceled.")
+
+    def cancel(self, child: VenueOrder) -> None:
+        child = _refresh(child)
+        if child.state in VENUE_ORDER_LIVE:
+            self._report(child, ReportKind.CANCELED, text="Canceled on request.")
+        else:
+            self._report(child, ReportKind.CANCEL_REJECTED, text="Too late to cancel.")
+
+    def replace(self, child: VenueOrder, quantity: Decimal, limit_price: Decimal | None) -> None:
+        child = _refresh(child)
+        if child.state not in VENUE_ORDER_LIVE:
+            self._report(child, ReportKind.REPLACE_REJECTED, text="Too late to replace.")
+            return
+        self._report(child, ReportKind.REPLACED)
+        child = _refresh(child)
+        if child.state in VENUE_ORDER_LIVE and not child.auction:
+            self._match(child, taker=True)
+
+    # --- the exchange side ---------------------------------------------------------------
+
+    def on_quote(self, quote: Quote) -> None:
+        """Market data moved: fill resting children that the opposite side now reaches."""
+        resting = (
+            VenueOrder.objects.for_tenant(quote.tenant_id)
+            .filter(
+                venue=self.venue,
+                order__instrument_id=quote.instrument_id,
+                state__in=VENUE_ORDER_LIVE,
+                auction=False,
+            )
+            .exclude(sent_at=None)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        for pk in list(resting):
+            with _child_locked(quote.tenant_id, pk) as child:
+                if child is not None:
+                    self._match(child, taker=False)
+
+    def session(self, event: str, price: Decimal) -> None:
+        """Opening / closing auction at ``price``; at the close, DAY children expire."""
+        tif = TimeInForce.OPG if event == "open" else TimeInForce.ATC
+        waiting = (
+            VenueOrder.objects.for_tenant(self.venue.tenant_id)
+            .filter(venue=self.venue, state__in=VENUE_ORDER_LIVE, time_in_force=tif)
+            .exclude(sent_at=None)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        for pk in list(waiting):
+            with _child_locked(self.venue.tenant_id, pk) as child:
+                if child is None:
+                    continue
+                if _within(child.side, price, child.limit_price):
+                    self._fill(child, _leaves(child), price, liquidity="auction")
+                else:
+                    self._report(child, ReportKind.CANCELED, text="Not executed in the auction.")
+        if event == "close":
+            day = (
+                VenueOrder.objects.for_tenant(self.venue.tenant_id)
+                .filter(venue=self.venue, state__in=VENUE_ORDER_LIVE, time_in_force=TimeInForce.DAY)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            for pk in list(day):
+                with _child_locked(self.venue.tenant_id, pk) as child:
+                    if child is not None:
+                        self._report(child, ReportKind.EXPIRED, text="Day order expired.")
+
+    def expire_due(self, now: object) -> None:
+        """GTD children whose parent's expiry has passed."""
+        due = (
+            VenueOrder.objects.for_tenant(self.venue.tenant_id)
+            .filter(
+                venue=self.venue,
+                state__in=VENUE_ORDER_LIVE,
+                time_in_force=TimeInForce.GTD,
+                order__order__expires_at__lte=now,
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        for pk in list(due):
+            with _child_locked(self.venue.tenant_id, pk) as child:
+                if child is not None:
+                    self._report(child, ReportKind.EXPIRED, text="Good-till-date order expired.")
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _match(self, child: VenueOrder, *, taker: bool) -> None:
+        quote = (
+            Quote.objects.for_tenant(child.tenant_id)
+            .select_for_update()
+            .filter(venue=self.venue, instrument_id=child.order.instrument_id)
+            .first()
+        )
+        if quote is None:
+            return
+        buy = child.side == Side.BUY
+        price, size = (quote.ask, quote.ask_size) if buy else (quote.bid, quote.bid_size)
+        if price is None or size <= 0 or not _within(child.side, price, child.limit_price):
+            return
+        lot = child.order.instrument.lot_size
+        qty = (min(size, _leaves(child)) / lot).to_integral_value(rounding=ROUND_DOWN) * lot
+        if qty <= 0:
+            return
+        size_field = "ask_size" if buy else "bid_size"
+        Quote.objects.for_tenant(child.tenant_id).filter(pk=quote.pk).update(
+            **{size_field: F(size_field) - qty}
+        )
+        fill_px = price if taker or child.limit_price is None else child.limit_price
+        self._fill(child, qty, fill_px, liquidity="removed" if taker else "added")
+
+    def _fill(self, child: VenueOrder, qty: Decimal, price: Decimal, *, liquidity: str) -> None:
+        instrument = child.order.instrument
+        bps = self.venue.maker_fee_bps if liquidity == "added" else self.venue.taker_fee_bps
+        fee = (instrument.notional(qty, price) * bps / BPS).quantize(Decimal("0.000001"))
+        seq = child.executions.count() + 1
+        self._report(
+            child,
+            ReportKind.FILL,
+            exec_id=f"{self.venue.code}-{child.cl_ord_id}-{seq}",
+            last_qty=qty,
+            last_px=price,
+            liquidity=liquidity,
+            fee=fee,
+        )
+
+    def _report(self, child: VenueOrder, kind: ReportKind, **fields: Any) -> None:
+        _deliver(
+            VenueReport(kind=kind, tenant_id=child.tenant_id, cl_ord_id=child.cl_ord_id, **fields)
+        )
+
+
+def _within(side: str, price: Decimal, limit: Decimal | None) -> bool:
+    if limit is None:
+        return True
+    return price <= limit if side == Side.BUY else price >= limit
+
+
+adapter_register("simulated", SimulatedVenue)
