@@ -131,3 +131,34 @@ class TenantPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
         if tenant is None:
             return self.manager.all_tenants(reason="no tenant: match nothing").none()
         return self.manager.for_tenant(tenant)
+
+
+class TenantSlugRelatedField(serializers.SlugRelatedField):
+    """Names a tenant-owned object by a code (``slug_field``), seen in the request tenant only.
+
+    Another tenant's code fails exactly like an unknown one.
+    """
+
+    default_error_messages = {
+        "does_not_exist": "No {slug_name} {value}.",
+        "invalid": "Must be a string.",
+    }
+
+    def __init__(self, *, model: type[Model], slug_field: str, **kwargs: Any) -> None:
+        manager = model._default_manager
+        if not isinstance(manager, TenantManager):
+            raise TypeError(f"{model.__name__} is not tenant-owned.")
+        self.manager: TenantManager[Any] = manager
+        kwargs.setdefault("queryset", manager.all_tenants(reason="placeholder").none())
+        super().__init__(slug_field=slug_field, **kwargs)
+
+    def get_queryset(self) -> QuerySet[Any]:
+        tenant = self.context.get("tenant")
+        if tenant is None:
+            return self.manager.all_tenants(reason="no tenant: match nothing").none()
+        return self.manager.for_tenant(tenant)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str) or len(data) > 200:
+            self.fail("invalid")
+        return super().to_internal_value(data)

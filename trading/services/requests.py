@@ -8,11 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django_fsm import has_transition_perm
 
 from oms_site.celery import enqueue_after_commit
 from oms_site.errors import PermissionDenied, TransitionNotAllowed, ValidationFailed
 from orders.models import TERMINAL_STATUSES, EventKind, Order, OrderStatus
+from orders.permissions import can_cancel
 from orders.services import event_record
 from tenancy.models import Tenant
 from trading.models import ExecType, OrderType, PendingAction, TradeOrder
@@ -36,7 +36,8 @@ def _refuse_if_not_workable(trade: TradeOrder, action: str) -> None:
 
 
 def _check_role(order: Order, actor: Any) -> None:
-    if actor is None or not has_transition_perm(order.cancel, actor):
+    """The role check alone (the order's state is judged after it: too late -> 409)."""
+    if actor is None or not can_cancel(order, actor):
         raise PermissionDenied("Your role may not cancel or replace this order.")
 
 
