@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 DEV_ENV := DEBUG=1
 
-.PHONY: venv run test test-fast lint format bench clean migrate seed
+.PHONY: venv run test test-fast lint format bench bench-http clean migrate seed
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ format: venv
 
 bench: venv
 	$(PY) -m bench
+
+# Needs PostgreSQL and Redis on 127.0.0.1 (see README, Benchmarks).
+bench-http: venv
+	$(PY) -m bench.http_orders $(BENCH_HTTP_ARGS)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

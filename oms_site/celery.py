@@ -35,6 +35,10 @@ app.conf.beat_schedule = {
         "task": "orders.tasks.orders_expire_due",
         "schedule": 30.0,
     },
+    "trading-venue-sessions": {
+        "task": "trading.tasks.venue_sessions_tick",
+        "schedule": 30.0,
+    },
 }
 
 

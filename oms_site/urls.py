@@ -1,3 +1,5 @@
+import os
+
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
@@ -38,6 +40,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/auth/token/", AuthTokenApi.as_view(), name="auth-token"),
     path("api/v1/", include(router.urls)),
+    path("api/v1/trading/", include("trading.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
+
+if os.environ.get("OMS_BENCH_ENDPOINTS") == "1":  # the baseline of bench/http_orders.py
+    urlpatterns.append(path("api/v1/bench/", include("bench.endpoints")))

@@ -136,12 +136,17 @@ class TenantPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
 class TenantSlugRelatedField(serializers.SlugRelatedField):
     """Names a tenant-owned object by a code (``slug_field``), seen in the request tenant only.
 
-    Another tenant's code fails exactly like an unknown one.
+    Another tenant's code fails exactly like an unknown one. A value no code can be (not a
+    string, longer than the column, NUL or surrogate characters) fails before any query, with
+    the same message on every database.
     """
 
     default_error_messages = {
         "does_not_exist": "No {slug_name} {value}.",
         "invalid": "Must be a string.",
+        "max_length": "Ensure this field has no more than {max_length} characters.",
+        "null_characters": "Null characters are not allowed.",
+        "surrogate_characters": "Surrogate characters are not allowed: U+{code_point:X}.",
     }
 
     def __init__(self, *, model: type[Model], slug_field: str, **kwargs: Any) -> None:
@@ -149,6 +154,8 @@ class TenantSlugRelatedField(serializers.SlugRelatedField):
         if not isinstance(manager, TenantManager):
             raise TypeError(f"{model.__name__} is not tenant-owned.")
         self.manager: TenantManager[Any] = manager
+        column = model._meta.get_field(slug_field)
+        self.slug_max_length: int = getattr(column, "max_length", None) or 200
         kwargs.setdefault("queryset", manager.all_tenants(reason="placeholder").none())
         super().__init__(slug_field=slug_field, **kwargs)
 
@@ -159,6 +166,13 @@ class TenantSlugRelatedField(serializers.SlugRelatedField):
         return self.manager.for_tenant(tenant)
 
     def to_internal_value(self, data: Any) -> Any:
-        if not isinstance(data, str) or len(data) > 200:
+        if not isinstance(data, str):
             self.fail("invalid")
+        if len(data) > self.slug_max_length:
+            self.fail("max_length", max_length=self.slug_max_length)
+        if "\x00" in data:
+            self.fail("null_characters")
+        for char in data:
+            if 0xD800 <= ord(char) <= 0xDFFF:
+                self.fail("surrogate_characters", code_point=ord(char))
         return super().to_internal_value(data)

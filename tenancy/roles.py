@@ -10,3 +10,5 @@ REVIEWERS: frozenset[str] = frozenset({Role.ADMIN, Role.COMPLIANCE_OFFICER})
 TRADE_ENTRY: frozenset[str] = frozenset({Role.ADMIN, Role.TRADER, Role.PORTFOLIO_MANAGER})
 TRADE_CANCEL: frozenset[str] = TRADE_ENTRY | {Role.OPERATIONS}
 SALES_ENTRY: frozenset[str] = frozenset({Role.ADMIN, Role.SELLER, Role.OPERATIONS})
+# Instruments, accounts and venues: everyone reads; administrators and operations maintain them.
+REFERENCE_DATA: frozenset[str] = frozenset({Role.ADMIN, Role.OPERATIONS})

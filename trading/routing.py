@@ -82,13 +82,13 @@ def plan_route(
     market = order_type == OrderType.MARKET
     limit = None if market else limit_price
     buy = side == Side.BUY
-    offers = [
-        _Offer(q.venue, q.price, q.size) for q in quotes if q.price is not None and q.size > 0
-    ]
-    ranked = sorted(
-        offers,
+    # Every venue pricing the instrument may take a resting order (or an auction order),
+    # even when its displayed size is used up; only displayed size is swept.
+    priced = sorted(
+        (_Offer(q.venue, q.price, q.size) for q in quotes if q.price is not None),
         key=lambda o: (o.adjusted(side) * (1 if buy else -1), -o.size, o.venue.code),
     )
+    ranked = [o for o in priced if o.size > 0]
     compared = [
         {
             "venue": o.venue.code,
@@ -98,10 +98,13 @@ def plan_route(
         }
         for o in ranked
     ]
-    available = sum((o.size for o in ranked if _marketable(side, o.price, limit)), Decimal(0))
+    available = sum(
+        (_round_lot(o.size, lot_size) for o in ranked if _marketable(side, o.price, limit)),
+        Decimal(0),
+    )
     if directed is not None:
         auction = time_in_force in (TimeInForce.OPG, TimeInForce.ATC)
-        direct_quote = next((o for o in offers if o.venue.pk == directed.pk), None)
+        direct_quote = next((o for o in ranked if o.venue.pk == directed.pk), None)
         if (
             market
             and direct_quote is None
@@ -111,7 +114,7 @@ def plan_route(
         child = PlannedChild(directed, quantity, limit, time_in_force, auction=auction)
         return RoutePlan(children=[child], compared=compared)
     if time_in_force in (TimeInForce.OPG, TimeInForce.ATC):
-        best = ranked[0].venue if ranked else None
+        best = priced[0].venue if priced else None
         if best is None:
             return RoutePlan(reject_reason="No venue quotes this instrument.", compared=compared)
         return RoutePlan(
@@ -135,7 +138,7 @@ def plan_route(
         children.append(PlannedChild(offer.venue, take, offer.price, TimeInForce.IOC))
         remaining -= take
     if remaining > 0 and not market and time_in_force not in (TimeInForce.IOC, TimeInForce.FOK):
-        rest_venue = ranked[0].venue if ranked else None
+        rest_venue = priced[0].venue if priced else None
         if rest_venue is None:
             return RoutePlan(
                 children=children,

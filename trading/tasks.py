@@ -6,7 +6,7 @@ from celery import shared_task
 
 from trading.models import VenueOrder
 from trading.services import routing
-from trading.services.lifecycle import trade_lock
+from trading.services.lifecycle import child_replace_quantity, trade_lock
 from trading.venues.base import adapter_for
 
 
@@ -76,5 +76,17 @@ def venue_order_replace(*, tenant_id: int, venue_order_id: int) -> None:
         trade = child.order
         if trade.pending_quantity is None:
             return  # the replace was settled meanwhile
-        quantity = child.cum_qty + (trade.pending_quantity - trade.cum_qty)
+        quantity = child_replace_quantity(trade, child)
         adapter_for(child.venue).replace(child, quantity, trade.pending_limit_price)
+
+
+@shared_task(name="trading.tasks.venue_sessions_tick", autoretry_for=(OSError,), retry_backoff=True)
+def venue_sessions_tick() -> int:
+    """Beat: run every tenant's simulated venue sessions by their clocks; expire GTD orders."""
+    from tenancy.models import Tenant
+    from trading.services.marketdata import venue_sessions_tick as tick
+
+    return sum(
+        len(tick(tenant_id=tenant_id))
+        for tenant_id in Tenant.objects.filter(active=True).values_list("pk", flat=True)
+    )

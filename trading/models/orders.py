@@ -79,10 +79,16 @@ def fix_ord_status(status: str, pending: str) -> FixOrdStatus:
     """OrdStatus derived from the common status plus the pending cancel/replace flag.
 
     FIX precedence: PendingCancel (12) > PendingReplace (11) > Filled (8) > PartiallyFilled (4)
-    > New (2): a fill that completes an order whose cancel is pending still reports
-    PendingCancel, until the venue rejects the cancel as too late.
+    > New, PendingNew (2): a fill that completes an order whose cancel is pending still reports
+    PendingCancel, until the venue rejects the cancel as too late; a cancel requested before
+    the venue acknowledged the order reports PendingCancel, not PendingNew.
     """
-    pendable = status in (OrderStatus.OPEN, OrderStatus.PARTIAL, OrderStatus.COMPLETED)
+    pendable = status in (
+        OrderStatus.PENDING,
+        OrderStatus.OPEN,
+        OrderStatus.PARTIAL,
+        OrderStatus.COMPLETED,
+    )
     if pendable and pending == PendingAction.CANCEL:
         return FixOrdStatus.PENDING_CANCEL
     if pendable and pending == PendingAction.REPLACE:

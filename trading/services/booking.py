@@ -10,13 +10,23 @@ at the fill price.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from django.db.models import F
 
 from trading.models import CashBalance, Execution, Position, Side, Trade, TradeOrder
+from trading.models.fields import MONEY_PLACES, PRICE_PLACES
 
 ZERO = Decimal("0")
+
+
+def _price(value: Decimal) -> Decimal:
+    """Rounded as stored (half even), so the position in memory equals the row."""
+    return value.quantize(Decimal(1).scaleb(-PRICE_PLACES), rounding=ROUND_HALF_EVEN)
+
+
+def _money(value: Decimal) -> Decimal:
+    return value.quantize(Decimal(1).scaleb(-MONEY_PLACES), rounding=ROUND_HALF_EVEN)
 
 
 def settlement_date(trade_date: date, lag: int) -> date:
@@ -41,12 +51,12 @@ def position_apply(
     realized = ZERO
     if old_qty == 0 or (old_qty > 0) == (signed_qty > 0):
         new_qty = old_qty + signed_qty
-        position.avg_cost = (old_qty * position.avg_cost + signed_qty * price) / new_qty
+        position.avg_cost = _price((old_qty * position.avg_cost + signed_qty * price) / new_qty)
         position.quantity = new_qty
         return realized
     closing = min(abs(signed_qty), abs(old_qty))
     direction = Decimal(1) if old_qty > 0 else Decimal(-1)
-    realized = (price - position.avg_cost) * closing * direction * notional_per_unit
+    realized = _money((price - position.avg_cost) * closing * direction * notional_per_unit)
     new_qty = old_qty + signed_qty
     if new_qty == 0:
         position.avg_cost = ZERO
@@ -61,7 +71,7 @@ def trade_book(*, trade_order: TradeOrder, execution: Execution) -> Trade:
     instrument = trade_order.instrument
     qty, px = execution.last_qty, execution.last_px
     signed = qty if trade_order.side == Side.BUY else -qty
-    gross = instrument.notional(qty, px)
+    gross = _money(instrument.notional(qty, px))
     position = (
         Position.objects.for_tenant(trade_order.tenant_id)
         .select_for_update()

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from oms_site.errors import ValidationFailed
 from orders.models import Order, OrderKind
+from orders.selectors import order_find_by_client_id
 from orders.services import OrderCreated, order_create
 from tenancy.models import Tenant
 from trading.models import (
@@ -73,6 +74,12 @@ def trade_order_validate(data: TradeOrderInput, *, now: datetime | None = None) 
         err("account", "Account is not active.")
     if data.side not in Side.values:
         err("side", "Unknown side.")
+    if data.order_type not in OrderType.values:
+        err("order_type", "Unknown order type.")
+    if data.time_in_force not in TimeInForce.values:
+        err("time_in_force", "Unknown time in force.")
+    if data.handling not in Handling.values:
+        err("handling", "Unknown handling.")
     if data.quantity <= 0:
         err("quantity", "Must be greater than zero.")
     elif data.quantity % instrument.lot_size != 0:
@@ -123,9 +130,36 @@ def trade_order_validate(data: TradeOrderInput, *, now: datetime | None = None) 
         raise ValidationFailed(errors=errors)
 
 
+def _same_tenant(tenant: Tenant, data: TradeOrderInput) -> None:
+    """References from another tenant are refused like unknown ones."""
+    errors = {
+        name: ["Not found."]
+        for name, ref in (
+            ("account", data.account),
+            ("instrument", data.instrument),
+            ("venue", data.venue),
+        )
+        if ref is not None and ref.tenant_id != tenant.pk
+    }
+    if errors:
+        raise ValidationFailed(errors=errors)
+
+
 def trade_order_submit(*, tenant: Tenant, actor: Any, data: TradeOrderInput) -> OrderCreated:
     """Enter a trade order. A replay of the same client order id answers the stored order."""
-    trade_order_validate(data)
+    _same_tenant(tenant, data)
+    try:
+        trade_order_validate(data)
+    except ValidationFailed as exc:
+        # A replay of an order whose expiry has since passed still answers with that order
+        # (order_create decides, comparing the payloads); a new one is refused.
+        if exc.errors != {"expire_at": ["Must be in the future."]} or (
+            order_find_by_client_id(
+                tenant=tenant, kind=OrderKind.TRADE, client_order_id=data.client_order_id
+            )
+            is None
+        ):
+            raise
 
     def detail_create(order: Order) -> None:
         TradeOrder.objects.create(

@@ -90,9 +90,12 @@ def _transition(trade: TradeOrder, name: str, reason: str = "", **data: Any) -> 
 
 
 def acknowledge(trade: TradeOrder) -> None:
-    """The first venue acknowledgement makes a pending order New."""
+    """The first venue acknowledgement makes a pending order New. An order a reviewer released
+    from hold is open already: it still reports New once, before anything else."""
     if trade.order.status == OrderStatus.PENDING:
         _transition(trade, "accept", "Acknowledged by the venue.")
+        report_emit(trade=trade, exec_type=ExecType.NEW)
+    elif trade.order.status == OrderStatus.OPEN and trade.exec_seq == 0:
         report_emit(trade=trade, exec_type=ExecType.NEW)
 
 
@@ -168,6 +171,15 @@ def fill_apply(
     )
     trade_save(trade)
     trade_book(trade_order=trade, execution=execution)
+    if (
+        trade.leaves_qty > 0
+        and child is not None
+        and child.state == VenueOrderState.FILLED
+        and not live_children(trade)
+    ):
+        # Every child did all it was given, and the rest was never sent (the residual of an
+        # IOC or market sweep): it is canceled, as FIX does an IOC's remainder.
+        parent_close(trade, state=VenueOrderState.CANCELED, text="Remainder not executed.")
     return execution
 
 
@@ -223,7 +235,8 @@ def replace_confirmed(trade: TradeOrder) -> None:
     if trade.pending != PendingAction.REPLACE:
         return
     assert trade.pending_quantity is not None
-    trade.quantity = trade.pending_quantity
+    # Fills that arrived while the replace was pending count: never below what is filled.
+    trade.quantity = max(trade.pending_quantity, trade.cum_qty)
     if trade.pending_limit_price is not None:
         trade.limit_price = trade.pending_limit_price
     if trade.pending_stop_price is not None:
@@ -245,6 +258,13 @@ def replace_confirmed(trade: TradeOrder) -> None:
             "stop_price": trade.stop_price,
         },
     )
+
+
+def child_replace_quantity(trade: TradeOrder, child: VenueOrder) -> Decimal:
+    """The child's quantity under the pending replace: what it filled plus the parent's new
+    leaves quantity (none, when fills meanwhile reached the new quantity)."""
+    assert trade.pending_quantity is not None
+    return child.cum_qty + max(trade.pending_quantity - trade.cum_qty, ZERO)
 
 
 def replace_rejected(trade: TradeOrder, text: str) -> None:

@@ -5,9 +5,12 @@ session events (auctions, close)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.utils import timezone
 
 from oms_site.celery import enqueue_after_commit
 from orders.models import OrderStatus
@@ -32,8 +35,12 @@ def quotes_ingest(*, tenant: Tenant, quotes: list[QuoteInput]) -> int:
     """Upsert a batch of quotes (one transaction), then let venues and stops react.
 
     The quote rows are committed before any order is touched, so matching (which locks an
-    order, then the quote) never waits on a lock this batch holds.
+    order, then the quote) never waits on a lock this batch holds. The upsert writes one row
+    per (venue, instrument), the batch's latest, in key order: concurrent batches then lock
+    their rows in the same order (no deadlock), and PostgreSQL never updates a row twice in
+    one statement. Stops see every last price, in batch order.
     """
+    latest = {(q.venue.pk, q.instrument.pk): q for q in quotes}
     with transaction.atomic():
         rows = [
             Quote(
@@ -46,7 +53,7 @@ def quotes_ingest(*, tenant: Tenant, quotes: list[QuoteInput]) -> int:
                 ask_size=q.ask_size,
                 last=q.last,
             )
-            for q in quotes
+            for _, q in sorted(latest.items())
         ]
         Quote.objects.bulk_create(
             rows,
@@ -62,16 +69,21 @@ def quotes_ingest(*, tenant: Tenant, quotes: list[QuoteInput]) -> int:
         )
         .select_related("venue")
     }
-    for q in quotes:
-        quote = stored[(q.venue.pk, q.instrument.pk)]
+    for key in latest:
+        quote = stored[key]
         if quote.venue.active:
             adapter = adapter_for(quote.venue)
             on_quote = getattr(adapter, "on_quote", None)  # only venues whose book we feed
             if on_quote is not None:
                 on_quote(quote)
-    lasts = {q.instrument.pk: q.last for q in quotes if q.last is not None}
-    for instrument_id, last in lasts.items():
-        stops_check(tenant_id=tenant.pk, instrument_id=instrument_id, last=last)
+    ticks: dict[int, list[Decimal]] = {}
+    for q in quotes:
+        seen = ticks.setdefault(q.instrument.pk, [])
+        if q.last is not None and (not seen or seen[-1] != q.last):
+            seen.append(q.last)
+    for instrument_id, lasts in ticks.items():
+        for last in lasts:
+            stops_check(tenant_id=tenant.pk, instrument_id=instrument_id, last=last)
     return len(quotes)
 
 
@@ -126,9 +138,9 @@ def stops_check(*, tenant_id: int, instrument_id: int, last: Decimal) -> list[in
     return triggered
 
 
-def venue_session_event(*, venue: Venue, event: str, price: Decimal) -> None:
+def venue_session_event(*, venue: Venue, event: str, price: Decimal | None = None) -> None:
     """Drive a venue's session: ``open`` runs the opening auction, ``close`` the closing auction
-    and expires DAY orders."""
+    and expires DAY orders. Without ``price`` each instrument's auction uses its last price."""
     if event not in ("open", "close"):
         raise ValueError(event)
     with transaction.atomic():
@@ -139,3 +151,24 @@ def venue_session_event(*, venue: Venue, event: str, price: Decimal) -> None:
     session = getattr(adapter, "session", None)
     if session is not None:
         session(event, price)
+
+
+def venue_sessions_tick(*, tenant_id: int, now: datetime | None = None) -> list[str]:
+    """Open / close each simulated venue by its own clock (the beat task calls this).
+
+    Idempotent: a venue already in the right state is left alone.
+    """
+    now = now or timezone.now()
+    changed: list[str] = []
+    for venue in Venue.objects.for_tenant(tenant_id).filter(active=True, simulated=True):
+        local = now.astimezone(ZoneInfo(venue.timezone))
+        weekday = local.weekday() < 5
+        should_be_open = weekday and venue.session_open <= local.time() < venue.session_close
+        if should_be_open != venue.session_is_open:
+            venue_session_event(venue=venue, event="open" if should_be_open else "close")
+            changed.append(f"{venue.code}:{'open' if should_be_open else 'close'}")
+        adapter = adapter_for(venue)
+        expire_due = getattr(adapter, "expire_due", None)
+        if expire_due is not None:
+            expire_due(now)
+    return changed

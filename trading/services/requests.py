@@ -15,7 +15,7 @@ from orders.models import TERMINAL_STATUSES, EventKind, Order, OrderStatus
 from orders.permissions import can_cancel
 from orders.services import event_record
 from tenancy.models import Tenant
-from trading.models import ExecType, OrderType, PendingAction, TradeOrder
+from trading.models import ExecType, Handling, OrderType, PendingAction, TradeOrder
 from trading.services import lifecycle
 from trading.services.reports import report_emit
 
@@ -139,3 +139,25 @@ def _validate_replace(
             errors[field] = [f"Must be on the tick size {instrument.tick_size}."]
     if errors:
         raise ValidationFailed(errors=errors)
+
+
+@transaction.atomic
+def trade_order_release_care(*, tenant: Tenant, order_id: int, actor: Any) -> TradeOrder:
+    """A care order (worked by hand) handed to the smart router."""
+    from trading.tasks import route_order
+
+    trade = lifecycle.trade_lock(tenant_id=tenant.pk, order_id=order_id)
+    _check_role(trade.order, actor)
+    _refuse_if_not_workable(trade, "release")
+    if trade.handling != Handling.CARE:
+        raise TransitionNotAllowed("Only a care order can be released to routing.")
+    trade.handling = Handling.AUTO
+    trade.save(update_fields=["handling", "updated_at"])
+    event_record(
+        order=trade.order,
+        kind=EventKind.NOTE,
+        actor=actor,
+        reason="Released from the care queue to smart routing.",
+    )
+    enqueue_after_commit(route_order, tenant_id=tenant.pk, order_id=order_id)
+    return trade

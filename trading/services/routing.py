@@ -51,6 +51,17 @@ def _venue_quotes(trade: TradeOrder) -> list[VenueQuote]:
     return result
 
 
+def _last_price(trade: TradeOrder) -> Decimal | None:
+    """The instrument's latest last-trade price on any venue (None before any trade)."""
+    return (
+        Quote.objects.for_tenant(trade.tenant_id)
+        .filter(instrument=trade.instrument, last__isnull=False)
+        .order_by("-updated_at", "-pk")
+        .values_list("last", flat=True)
+        .first()
+    )
+
+
 def effective_order_type(trade: TradeOrder) -> str:
     """A triggered stop works as a market order; a triggered stop-limit as a limit order."""
     if trade.order_type == OrderType.STOP_LIMIT:
@@ -75,6 +86,8 @@ def order_route(*, tenant_id: int, order_id: int) -> list[int]:
         return []
     if trade.order_type in STOP_TYPES and not trade.triggered:
         lifecycle.acknowledge(trade)  # a stop is New at the OMS until it triggers
+        if trade.order_type == OrderType.TRAILING_STOP and trade.trail_watermark is None:
+            trade.trail_watermark = _last_price(trade)  # the trail starts from the market
         lifecycle.trade_save(trade)
         return []
     if VenueOrder.objects.for_tenant(tenant_id).filter(order=trade).exists():

@@ -6,7 +6,9 @@ import logging
 
 from django.db import transaction
 
+from orders.models import TERMINAL_STATUSES
 from trading.models import VenueOrder, VenueOrderState
+from trading.models.orders import VENUE_ORDER_LIVE
 from trading.services import lifecycle
 from trading.venues.base import ReportKind, VenueReport
 
@@ -69,12 +71,18 @@ def venue_report_apply(report: VenueReport) -> None:
     elif kind == ReportKind.CANCEL_REJECTED:
         lifecycle.cancel_rejected(trade, report.text or "Cancel rejected by the venue.")
     elif kind == ReportKind.REPLACED:
+        if child.state not in VENUE_ORDER_LIVE or trade.order.status in TERMINAL_STATUSES:
+            # Filled (or ended) before the venue confirmed: the replace came too late.
+            lifecycle.replace_rejected(trade, "Too late to replace: the order is done.")
+            return
         if trade.pending_quantity is not None:
             # The child keeps what it filled and works the parent's new leaves quantity.
-            child.quantity = child.cum_qty + (trade.pending_quantity - trade.cum_qty)
+            child.quantity = lifecycle.child_replace_quantity(trade, child)
+            if child.quantity == child.cum_qty:
+                child.state = VenueOrderState.FILLED
             if trade.pending_limit_price is not None:
                 child.limit_price = trade.pending_limit_price
-            child.save(update_fields=["quantity", "limit_price", "updated_at"])
+            child.save(update_fields=["quantity", "limit_price", "state", "updated_at"])
         lifecycle.replace_confirmed(trade)
     elif kind == ReportKind.REPLACE_REJECTED:
         lifecycle.replace_rejected(trade, report.text or "Replace rejected by the venue.")

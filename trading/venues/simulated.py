@@ -76,7 +76,8 @@ class SimulatedVenue:
         self._report(child, ReportKind.ACK, venue_order_id=f"{self.venue.code}-{child.pk}")
         if child.auction:
             return  # waits for the session event
-        self._match(_refresh(child), taker=True)
+        child = _refresh(child)
+        self._match(child, taker=True, all_or_none=child.time_in_force == TimeInForce.FOK)
         child = _refresh(child)
         if child.state in VENUE_ORDER_LIVE and (
             child.time_in_force in (TimeInForce.IOC, TimeInForce.FOK) or child.limit_price is None
@@ -121,8 +122,9 @@ class SimulatedVenue:
                 if child is not None:
                     self._match(child, taker=False)
 
-    def session(self, event: str, price: Decimal) -> None:
-        """Opening / closing auction at ``price``; at the close, DAY children expire."""
+    def session(self, event: str, price: Decimal | None = None) -> None:
+        """Opening / closing auction at ``price`` (default: each instrument's last price on
+        this venue); at the close, DAY children expire."""
         tif = TimeInForce.OPG if event == "open" else TimeInForce.ATC
         waiting = (
             VenueOrder.objects.for_tenant(self.venue.tenant_id)
@@ -135,8 +137,9 @@ class SimulatedVenue:
             with _child_locked(self.venue.tenant_id, pk) as child:
                 if child is None:
                     continue
-                if _within(child.side, price, child.limit_price):
-                    self._fill(child, _leaves(child), price, liquidity="auction")
+                auction_px = price if price is not None else self._last(child)
+                if auction_px is not None and _within(child.side, auction_px, child.limit_price):
+                    self._fill(child, _leaves(child), auction_px, liquidity="auction")
                 else:
                     self._report(child, ReportKind.CANCELED, text="Not executed in the auction.")
         if event == "close":
@@ -150,6 +153,15 @@ class SimulatedVenue:
                 with _child_locked(self.venue.tenant_id, pk) as child:
                     if child is not None:
                         self._report(child, ReportKind.EXPIRED, text="Day order expired.")
+
+    def _last(self, child: VenueOrder) -> Decimal | None:
+        last: Decimal | None = (
+            Quote.objects.for_tenant(child.tenant_id)
+            .filter(venue=self.venue, instrument_id=child.order.instrument_id)
+            .values_list("last", flat=True)
+            .first()
+        )
+        return last
 
     def expire_due(self, now: object) -> None:
         """GTD children whose parent's expiry has passed."""
@@ -171,7 +183,8 @@ class SimulatedVenue:
 
     # --- internals -------------------------------------------------------------------------
 
-    def _match(self, child: VenueOrder, *, taker: bool) -> None:
+    def _match(self, child: VenueOrder, *, taker: bool, all_or_none: bool = False) -> None:
+        """Fill what the displayed quote allows; ``all_or_none`` (FOK): all of it or nothing."""
         quote = (
             Quote.objects.for_tenant(child.tenant_id)
             .select_for_update()
@@ -186,7 +199,7 @@ class SimulatedVenue:
             return
         lot = child.order.instrument.lot_size
         qty = (min(size, _leaves(child)) / lot).to_integral_value(rounding=ROUND_DOWN) * lot
-        if qty <= 0:
+        if qty <= 0 or (all_or_none and qty < _leaves(child)):
             return
         size_field = "ask_size" if buy else "bid_size"
         Quote.objects.for_tenant(child.tenant_id).filter(pk=quote.pk).update(
