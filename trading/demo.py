@@ -229,6 +229,48 @@ def _quotes(tenant: Tenant, instruments: dict[str, Instrument], venues: dict[str
             )
 
 
+# (client order id, entering user, account, symbol, side, qty, type, limit, time in force)
+ORDERS: dict[str, tuple[tuple[str, str, str, str, str, str, str, str | None, str], ...]] = {
+    "acme-capital": (
+        ("demo-acme-1", "acme.trader", "C-1001", "AAPL", "buy", "300", "market", None, "day"),
+        ("demo-acme-2", "acme.trader", "C-1001", "MSFT", "buy", "200", "limit", "400.00", "gtc"),
+        ("demo-acme-3", "acme.pm", "PROP-1", "AAPL", "sell", "100", "limit", "205.00", "day"),
+    ),
+    "initech": (
+        ("demo-initech-1", "initech.admin", "PROP-1", "MSFT", "buy", "50", "limit", "410.00",
+         "gtc"),
+    ),
+}  # fmt: skip
+
+
+def _orders(tenant: Tenant, instruments: dict[str, Instrument]) -> int:
+    """Demo orders entered as a trader would (routed by the worker once it runs)."""
+    from django.contrib.auth import get_user_model
+
+    from trading.services.entry import TradeOrderInput, trade_order_submit
+
+    accounts = {a.code: a for a in Account.objects.for_tenant(tenant)}
+    users = get_user_model().objects
+    created = 0
+    for client_id, username, account, symbol, side, qty, kind, limit, tif in ORDERS[tenant.slug]:
+        result = trade_order_submit(
+            tenant=tenant,
+            actor=users.get(username=username),
+            data=TradeOrderInput(
+                client_order_id=client_id,
+                account=accounts[account],
+                instrument=instruments[symbol],
+                side=side,
+                quantity=D(qty),
+                order_type=kind,
+                limit_price=D(limit) if limit else None,
+                time_in_force=tif,
+            ),
+        )
+        created += int(result.created)
+    return created
+
+
 def seed(stdout: Any) -> None:
     """Create the demo reference data of the trading tenants that exist (idempotent)."""
     for slug in TENANTS:
@@ -239,7 +281,8 @@ def seed(stdout: Any) -> None:
         venues, new_venues = _venues(tenant)
         new_accounts = _accounts(tenant)
         _quotes(tenant, instruments, venues)
+        new_orders = _orders(tenant, instruments)
         stdout.write(
             f"Trading demo for {slug}: {new_instruments} new instruments, {new_venues} new "
-            f"venues, {new_accounts} new accounts."
+            f"venues, {new_accounts} new accounts, {new_orders} new orders."
         )

@@ -175,12 +175,17 @@ def test_second_run_changes_nothing():
     # then every trading row is the same (timestamps included) and the output says so
     assert reference_snapshot() == before
     assert (
-        "Trading demo for acme-capital: 9 new instruments, 3 new venues, 3 new accounts." in first
+        "Trading demo for acme-capital: 9 new instruments, 3 new venues, 3 new accounts, 3 new orders."
+        in first
     )
     assert (
-        "Trading demo for acme-capital: 0 new instruments, 0 new venues, 0 new accounts." in second
+        "Trading demo for acme-capital: 0 new instruments, 0 new venues, 0 new accounts, 0 new orders."
+        in second
     )
-    assert "Trading demo for initech: 0 new instruments, 0 new venues, 0 new accounts." in second
+    assert (
+        "Trading demo for initech: 0 new instruments, 0 new venues, 0 new accounts, 0 new orders."
+        in second
+    )
 
 
 def test_a_re_seed_keeps_what_the_demo_user_changed():

@@ -79,6 +79,8 @@ def order_route(*, tenant_id: int, order_id: int) -> list[int]:
     """
     from trading.tasks import venue_order_send
 
+    if not TradeOrder.objects.for_tenant(tenant_id).filter(pk=order_id).exists():
+        return []  # not a trade order (a stray id): nothing to route, nothing to retry
     trade = lifecycle.trade_lock(tenant_id=tenant_id, order_id=order_id)
     if trade.order.status not in (OrderStatus.PENDING, OrderStatus.OPEN, OrderStatus.PARTIAL):
         return []

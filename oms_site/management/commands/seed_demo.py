@@ -33,13 +33,11 @@ USERS = [
     ("initech.admin", "initech", Role.ADMIN),
 ]
 # (tenant, entering user, kind, client order id, note)
+# Generic orders of kinds whose domain app has no entry of its own yet; trade orders come from
+# trading.demo (real trade orders), since the trade kind has its own entry.
 ORDERS = [
-    ("acme-capital", "acme.trader", "trade", "demo-acme-1", "Demo trade order"),
-    ("acme-capital", "acme.trader", "trade", "demo-acme-2", "Demo trade order"),
-    ("acme-capital", "acme.pm", "trade", "demo-acme-3", "Demo rebalance order"),
     ("globex-goods", "globex.seller", "sales", "demo-globex-1", "Demo web shop order"),
     ("globex-goods", "globex.seller", "sales", "demo-globex-2", "Demo marketplace order"),
-    ("initech", "initech.admin", "trade", "demo-initech-1", "Demo treasury trade"),
     ("initech", "initech.admin", "sales", "demo-initech-2", "Demo sales order"),
 ]
 DOMAIN_SEEDERS = ("trading.demo", "commerce.demo", "compliance.demo")
