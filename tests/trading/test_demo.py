@@ -175,12 +175,12 @@ def test_second_run_changes_nothing():
     # then every trading row is the same (timestamps included) and the output says so
     assert reference_snapshot() == before
     assert (
-        "Trading demo for acme-capital: 9 new instruments, 3 new venues, 3 new accounts, 3 new orders."
-        in first
+        "Trading demo for acme-capital: 9 new instruments, 3 new venues, "
+        "3 new accounts, 3 new orders." in first
     )
     assert (
-        "Trading demo for acme-capital: 0 new instruments, 0 new venues, 0 new accounts, 0 new orders."
-        in second
+        "Trading demo for acme-capital: 0 new instruments, 0 new venues, "
+        "0 new accounts, 0 new orders." in second
     )
     assert (
         "Trading demo for initech: 0 new instruments, 0 new venues, 0 new accounts, 0 new orders."

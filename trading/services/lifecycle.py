@@ -141,9 +141,7 @@ def fill_apply(
                 transacted_at=transacted_at,
             )
     except IntegrityError:
-        duplicate = (
-            Execution.objects.for_tenant(trade.tenant_id).filter(exec_id=exec_id).exists()
-        )
+        duplicate = Execution.objects.for_tenant(trade.tenant_id).filter(exec_id=exec_id).exists()
         if not duplicate:
             raise  # not a repeated report: a real error, never silently dropped
         logger.warning("duplicate exec id %s for order %s ignored", exec_id, trade.pk)
