@@ -39,7 +39,7 @@ def _locked_child(tenant_id: int, venue_order_id: int) -> VenueOrder | None:
     trade_lock(tenant_id=tenant_id, order_id=order_id)
     return (
         VenueOrder.objects.for_tenant(tenant_id)
-        .select_for_update()
+        .select_for_update(of=("self",))
         .select_related("venue")
         .get(pk=venue_order_id)
     )

@@ -71,7 +71,7 @@ def trade_save(trade: TradeOrder) -> None:
 def live_children(trade: TradeOrder) -> list[VenueOrder]:
     return list(
         VenueOrder.objects.for_tenant(trade.tenant_id)
-        .select_for_update()
+        .select_for_update(of=("self",))
         .filter(order=trade, state__in=VENUE_ORDER_LIVE)
         .select_related("venue")
         .order_by("pk")

@@ -182,7 +182,7 @@ def venue_order_send(*, tenant_id: int, venue_order_id: int) -> bool:
     lifecycle.trade_lock(tenant_id=tenant_id, order_id=order_id)
     child = (
         VenueOrder.objects.for_tenant(tenant_id)
-        .select_for_update()
+        .select_for_update(of=("self",))
         .select_related("venue", "order__instrument")
         .filter(pk=venue_order_id)
         .first()

@@ -31,7 +31,7 @@ def venue_report_apply(report: VenueReport) -> None:
     trade = lifecycle.trade_lock(tenant_id=report.tenant_id, order_id=order_id)
     child = (
         VenueOrder.objects.for_tenant(report.tenant_id)
-        .select_for_update()
+        .select_for_update(of=("self",))
         .select_related("venue")
         .get(pk=child_pk)
     )
