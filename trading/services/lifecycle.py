@@ -64,6 +64,28 @@ def trade_lock(*, tenant_id: int, order_id: int) -> TradeOrder:
     return trade
 
 
+def child_lock(*, tenant_id: int, venue_order_id: int) -> VenueOrder | None:
+    """Lock a child the trading way: its parent order first (``trade_lock``), then the child.
+
+    None when there is no such child in the tenant.
+    """
+    order_id = (
+        VenueOrder.objects.for_tenant(tenant_id)
+        .filter(pk=venue_order_id)
+        .values_list("order_id", flat=True)
+        .first()
+    )
+    if order_id is None:
+        return None
+    trade_lock(tenant_id=tenant_id, order_id=order_id)
+    return (
+        VenueOrder.objects.for_tenant(tenant_id)
+        .select_for_update(of=("self",))
+        .select_related("venue", "order__instrument")
+        .get(pk=venue_order_id)
+    )
+
+
 def trade_save(trade: TradeOrder) -> None:
     trade.save(update_fields=TRADE_FIELDS)
 

@@ -167,29 +167,32 @@ def order_route(*, tenant_id: int, order_id: int) -> list[int]:
 
 @transaction.atomic
 def venue_order_send(*, tenant_id: int, venue_order_id: int) -> bool:
-    """Send one child to its venue once (a repeated task sends nothing).
-
-    Locks the parent first (the lock order every trading write follows), then the child.
-    """
-    order_id = (
-        VenueOrder.objects.for_tenant(tenant_id)
-        .filter(pk=venue_order_id)
-        .values_list("order_id", flat=True)
-        .first()
-    )
-    if order_id is None:
-        return False
-    lifecycle.trade_lock(tenant_id=tenant_id, order_id=order_id)
-    child = (
-        VenueOrder.objects.for_tenant(tenant_id)
-        .select_for_update(of=("self",))
-        .select_related("venue", "order__instrument")
-        .filter(pk=venue_order_id)
-        .first()
-    )
+    """Send one child to its venue once (a repeated task sends nothing)."""
+    child = lifecycle.child_lock(tenant_id=tenant_id, venue_order_id=venue_order_id)
     if child is None or child.sent_at is not None or child.state != VenueOrderState.PENDING_NEW:
         return False
     child.sent_at = timezone.now()
     child.save(update_fields=["sent_at", "updated_at"])
     adapter_for(child.venue).send(child)
     return True
+
+
+@transaction.atomic
+def venue_order_cancel_send(*, tenant_id: int, venue_order_id: int) -> None:
+    """Ask the child's venue to cancel it (its answer comes back as a report)."""
+    child = lifecycle.child_lock(tenant_id=tenant_id, venue_order_id=venue_order_id)
+    if child is not None:
+        adapter_for(child.venue).cancel(child)
+
+
+@transaction.atomic
+def venue_order_replace_send(*, tenant_id: int, venue_order_id: int) -> None:
+    """Ask the child's venue to apply the parent's pending replace (if still pending)."""
+    child = lifecycle.child_lock(tenant_id=tenant_id, venue_order_id=venue_order_id)
+    if child is None:
+        return
+    trade = child.order
+    if trade.pending_quantity is None:
+        return  # the replace was settled meanwhile
+    quantity = lifecycle.child_replace_quantity(trade, child)
+    adapter_for(child.venue).replace(child, quantity, trade.pending_limit_price)

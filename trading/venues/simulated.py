@@ -41,20 +41,13 @@ def _leaves(child: VenueOrder) -> Decimal:
 def _child_locked(tenant_id: int, pk: int) -> Iterator[VenueOrder | None]:
     """One transaction per child: the parent locked first (the trading lock order), then the
     child re-read; None when it is no longer live."""
-    from trading.services.lifecycle import trade_lock
+    from trading.services.lifecycle import child_lock
 
     with transaction.atomic():
-        order_id = (
-            VenueOrder.objects.for_tenant(tenant_id)
-            .filter(pk=pk)
-            .values_list("order_id", flat=True)
-            .first()
-        )
-        if order_id is None:
+        child = child_lock(tenant_id=tenant_id, venue_order_id=pk)
+        if child is None:
             yield None
             return
-        trade_lock(tenant_id=tenant_id, order_id=order_id)
-        child = _refresh(VenueOrder(pk=pk, tenant_id=tenant_id))
         yield child if child.state in VENUE_ORDER_LIVE else None
 
 
