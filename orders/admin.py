@@ -10,35 +10,17 @@ from django_fsm.admin import FSMAdminMixin
 from oms_site.errors import ApplicationError
 from orders import services
 from orders.models import HUMAN_TRANSITIONS, Order, OrderEvent
-from tenancy.admin_base import TenantScopedAdmin
+from tenancy.admin_base import ReadOnlyChildInline, TenantScopedAdmin
 from tenancy.roles import ALL_ROLES
 
 
-class OrderEventInline(admin.TabularInline):
+class OrderEventInline(ReadOnlyChildInline):
     """The journal, read-only: no add, change or delete from the admin."""
 
     model = OrderEvent
-    extra = 0
-    can_delete = False
     ordering = ("created_at", "id")
     fields = ("created_at", "kind", "from_status", "to_status", "actor_name", "reason", "data")
     readonly_fields = fields
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[OrderEvent]:
-        # The parent order is already tenant-scoped; the inline filters by it.
-        return OrderEvent.objects.all_tenants(reason="inline of an already scoped order")
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return True  # whoever may view the (tenant-scoped) order may read its journal
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Order)

@@ -166,3 +166,31 @@ class TenantScopedAdmin(TenantRoleAdminMixin, admin.ModelAdmin):
         if new_row and (not request.user.is_superuser or not obj.tenant_id):
             obj.tenant = tenant
         super().save_model(request, obj, form, change)
+
+
+class ReadOnlyChildInline(admin.TabularInline):
+    """A read-only inline of a tenant-owned child under an already tenant-scoped parent.
+
+    Whoever may view the parent may read its children; nobody adds, changes or deletes them
+    here. The parent's scope decides the tenant: the inline only filters by the parent.
+    """
+
+    extra = 0
+    can_delete = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        manager = self.model._default_manager
+        assert isinstance(manager, TenantManager)
+        return manager.all_tenants(reason="inline of an already scoped parent")
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

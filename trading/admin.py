@@ -20,6 +20,7 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
 from tenancy.admin_base import (
+    ReadOnlyChildInline,
     TenantScopedAdmin,
     TenantScopedModelForm,
     request_tenant,
@@ -180,30 +181,12 @@ class InstrumentAdmin(ServiceSavedAdmin):
         return obj.settlement_lag
 
 
-class CashBalanceInline(admin.TabularInline):
+class CashBalanceInline(ReadOnlyChildInline):
     """The account's cash per currency, read-only (trades move it)."""
 
     model = CashBalance
-    extra = 0
-    can_delete = False
     fields = ("currency", "amount", "updated_at")
     readonly_fields = fields
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[CashBalance]:
-        # The parent account is already tenant-scoped; the inline filters by it.
-        return CashBalance.objects.all_tenants(reason="inline of an already scoped account")
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return True  # whoever may view the (tenant-scoped) account may read its cash
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Account)

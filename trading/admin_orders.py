@@ -15,7 +15,7 @@ from django.urls import URLPattern, path, reverse
 from oms_site.errors import ApplicationError
 from orders.models import LIVE_STATUSES, TERMINAL_STATUSES
 from orders.services import order_transition
-from tenancy.admin_base import TenantScopedAdmin, request_tenant
+from tenancy.admin_base import ReadOnlyChildInline, TenantScopedAdmin, request_tenant
 from tenancy.roles import ALL_ROLES, TRADE_CANCEL
 from tenancy.selectors import user_has_role
 from trading.models import ExecutionReport, Handling, TradeOrder
@@ -49,10 +49,8 @@ class BlotterFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ExecutionReportInline(admin.TabularInline):
+class ExecutionReportInline(ReadOnlyChildInline):
     model = ExecutionReport
-    extra = 0
-    can_delete = False
     ordering = ("id",)
     fields = (
         "exec_id",
@@ -68,18 +66,6 @@ class ExecutionReportInline(admin.TabularInline):
         "created_at",
     )
     readonly_fields = fields
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[ExecutionReport]:
-        return ExecutionReport.objects.all_tenants(reason="inline of an already scoped order")
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return True
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class ReplaceForm(forms.Form):
