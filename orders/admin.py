@@ -118,19 +118,11 @@ class OrderAdmin(FSMAdminMixin, TenantScopedAdmin):
 
     @admin.action(description="Cancel selected orders")
     def cancel_selected(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
-        done, refused = 0, []
-        for order in queryset.order_by("pk"):
-            try:
-                services.order_transition(
-                    tenant=order.tenant,
-                    order_id=order.pk,
-                    transition="cancel",
-                    actor=request.user,
-                    reason="Canceled from the admin list.",
-                )
-                done += 1
-            except ApplicationError as exc:
-                refused.append(f"{order.reference} ({exc.message})")
+        done, refused = services.orders_cancel_each(
+            orders=queryset.select_related("tenant").order_by("pk"),
+            actor=request.user,
+            reason="Canceled from the admin list.",
+        )
         if done:
             self.message_user(request, f"Canceled {done} order(s).", messages.SUCCESS)
         if refused:

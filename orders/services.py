@@ -5,7 +5,7 @@ journal. Domain apps (trading, commerce) build on these inside their own transac
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,6 +16,7 @@ from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm
 
 from oms_site.errors import (
+    ApplicationError,
     IdempotencyConflict,
     NotFound,
     PermissionDenied,
@@ -330,6 +331,27 @@ def order_transition(
         order_apply_transition(order=order, transition=transition, actor=actor, reason=reason)
     kind_after(order, transition)
     return order
+
+
+def orders_cancel_each(
+    *, orders: Iterable[Order], actor: Actor, reason: str
+) -> tuple[int, list[str]]:
+    """Request a cancel of each order (each in its own transaction, through the kind's
+    handler); returns how many went through and "REF (why)" for each refusal."""
+    done, refused = 0, []
+    for order in orders:
+        try:
+            order_transition(
+                tenant=order.tenant,
+                order_id=order.pk,
+                transition="cancel",
+                actor=actor,
+                reason=reason,
+            )
+            done += 1
+        except ApplicationError as exc:
+            refused.append(f"{order.reference} ({exc.message})")
+    return done, refused
 
 
 def _submit_and_screen(

@@ -14,7 +14,7 @@ from django.urls import URLPattern, path, reverse
 
 from oms_site.errors import ApplicationError
 from orders.models import LIVE_STATUSES, TERMINAL_STATUSES
-from orders.services import order_transition
+from orders.services import order_transition, orders_cancel_each
 from tenancy.admin_base import ReadOnlyChildInline, TenantScopedAdmin, request_tenant
 from tenancy.roles import ALL_ROLES, TRADE_CANCEL
 from tenancy.selectors import user_has_role
@@ -239,19 +239,11 @@ class TradeOrderAdmin(TenantScopedAdmin):
 
     @admin.action(description="Cancel selected orders")
     def cancel_selected(self, request: HttpRequest, queryset: QuerySet[TradeOrder]) -> None:
-        done, refused = 0, []
-        for trade in queryset.order_by("pk"):
-            try:
-                order_transition(
-                    tenant=trade.tenant,
-                    order_id=trade.pk,
-                    transition="cancel",
-                    actor=request.user,
-                    reason="Canceled from the blotter.",
-                )
-                done += 1
-            except ApplicationError as exc:
-                refused.append(f"{trade.order.reference} ({exc.message})")
+        done, refused = orders_cancel_each(
+            orders=[t.order for t in queryset.select_related("order__tenant").order_by("pk")],
+            actor=request.user,
+            reason="Canceled from the blotter.",
+        )
         if done:
             self.message_user(request, f"Cancel requested for {done} order(s).")
         if refused:
