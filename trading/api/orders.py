@@ -345,6 +345,19 @@ class QuoteSerializer(StrictKeysMixin, serializers.Serializer[Any]):
     ask_size = qty(required=False, default=0, min_value=0)
     last = price(required=False, allow_null=True, default=None, validators=[_positive])
 
+    @staticmethod
+    def to_quote(v: dict[str, Any]) -> QuoteInput:
+        """The service input for one validated quote (API and market_feed alike)."""
+        return QuoteInput(
+            venue=v["venue"],
+            instrument=v["symbol"],
+            bid=v["bid"],
+            bid_size=v["bid_size"],
+            ask=v["ask"],
+            ask_size=v["ask_size"],
+            last=v["last"],
+        )
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         errors: dict[str, list[str]] = {}
         tick = attrs["symbol"].tick_size
@@ -380,18 +393,7 @@ class MarketDataApi(TenantAPIView):
     def post(self, request: Request) -> Response:
         body = MarketDataSerializer(data=request.data, context=self.get_serializer_context())
         body.is_valid(raise_exception=True)
-        quotes = [
-            QuoteInput(
-                venue=q["venue"],
-                instrument=q["symbol"],
-                bid=q["bid"],
-                bid_size=q["bid_size"],
-                ask=q["ask"],
-                ask_size=q["ask_size"],
-                last=q["last"],
-            )
-            for q in body.validated_data["quotes"]
-        ]
+        quotes = [QuoteSerializer.to_quote(q) for q in body.validated_data["quotes"]]
         return Response({"accepted": quotes_ingest(tenant=self.tenant, quotes=quotes)})
 
 

@@ -94,18 +94,7 @@ class Command(BaseCommand):
             if not serializer.is_valid():
                 field, messages = next(iter(serializer.errors.items()))
                 raise CommandError(f"{path}, line {line}: {field}: {messages[0]}")
-            v = serializer.validated_data
-            quotes.append(
-                QuoteInput(
-                    venue=v["venue"],
-                    instrument=v["symbol"],
-                    bid=v["bid"],
-                    bid_size=v["bid_size"],
-                    ask=v["ask"],
-                    ask_size=v["ask_size"],
-                    last=v["last"],
-                )
-            )
+            quotes.append(QuoteSerializer.to_quote(serializer.validated_data))
         return quotes
 
     def _walk(self, tenant: Tenant, walk: random.Random) -> list[QuoteInput]:
