@@ -41,6 +41,7 @@ urlpatterns = [
     path("api/v1/auth/token/", AuthTokenApi.as_view(), name="auth-token"),
     path("api/v1/", include(router.urls)),
     path("api/v1/trading/", include("trading.urls")),
+    path("api/v1/commerce/", include("commerce.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]

@@ -235,6 +235,22 @@ class EventKind(models.TextChoices):
     REPLACED = "replaced", "Replaced"
     REPLACE_REJECTED = "replace_rejected", "Replace rejected"
     ROUTED = "routed", "Routed"
+    # Commerce: stock, fulfilment, money and after-sales actions on a sales order.
+    IMPORTED = "imported", "Imported"
+    MARKETPLACE_UPDATED = "marketplace_updated", "Marketplace update"
+    RESERVED = "reserved", "Stock reserved"
+    ALLOCATED = "allocated", "Allocated"
+    ALLOCATION_MOVED = "allocation_moved", "Allocation moved"
+    BACKORDERED = "backordered", "Backordered"
+    FULFILMENT_UPDATED = "fulfilment_updated", "Fulfilment updated"
+    SHIPPED = "shipped", "Shipped"
+    DELIVERED = "delivered", "Delivered"
+    SHIPMENT_CONFIRMED = "shipment_confirmed", "Shipment confirmed to marketplace"
+    PAYMENT = "payment", "Payment operation"
+    REFUNDED = "refunded", "Refunded"
+    RETURN_UPDATED = "return_updated", "Return updated"
+    INVOICE_ISSUED = "invoice_issued", "Invoice issued"
+    EXCHANGE_CREATED = "exchange_created", "Exchange created"
 
 
 TRANSITION_EVENTS: dict[str, str] = {

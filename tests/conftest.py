@@ -36,7 +36,8 @@ def _clean_cache_and_registries(request: Any) -> Iterator[None]:
     cache.clear()
     screens_before = dict(screening._registry)
     policies_before = dict(kinds._policies)
-    if "tests/trading" not in str(request.node.path):
+    path = str(request.node.path)
+    if "tests/trading" not in path and "tests/commerce" not in path:
         # The foundation suites test the common workflow itself, with no domain policy.
         kinds._policies.clear()
     yield

@@ -1,0 +1,7 @@
+"""Commerce API: marketplace routes (included by commerce/urls.py)."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []
