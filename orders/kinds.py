@@ -12,7 +12,9 @@ its kind of order:
 - ``request_handlers``: transitions a person requests that the domain carries out itself
   (a trade order's cancel goes to its venue and waits for the confirmation);
 - ``after``: callbacks run inside the transaction after a person's transition (or after
-  submission + screening, under ``"submit"``), e.g. to enqueue routing with ``delay_on_commit``.
+  submission + screening, under ``"submit"``), e.g. to enqueue routing with ``delay_on_commit``;
+- ``after_many``: the same for a set-based entry, called once with every order of the batch
+  (one routing task for a batch instead of one per order); without it, ``after`` runs per order.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 
 RequestHandler = Callable[..., "Order"]
 AfterHook = Callable[["Order"], None]
+AfterManyHook = Callable[[list["Order"]], None]
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class KindPolicy:
     expires_generically: bool = True
     request_handlers: Mapping[str, RequestHandler] = field(default_factory=dict)
     after: Mapping[str, AfterHook] = field(default_factory=dict)
+    after_many: Mapping[str, AfterManyHook] = field(default_factory=dict)
 
 
 _DEFAULT = KindPolicy()
@@ -61,3 +65,13 @@ def kind_after(order: Order, step: str) -> None:
     hook: Any = kind_policy(order.kind).after.get(step)
     if hook is not None:
         hook(order)
+
+
+def kind_after_many(kind: str, orders: list[Order], step: str) -> None:
+    policy = kind_policy(kind)
+    hook: Any = policy.after_many.get(step)
+    if hook is not None:
+        hook(orders)
+        return
+    for order in orders:
+        kind_after(order, step)

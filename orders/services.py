@@ -5,7 +5,7 @@ journal. Domain apps (trading, commerce) build on these inside their own transac
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,7 +24,7 @@ from oms_site.errors import (
     TransitionNotAllowed,
     ValidationFailed,
 )
-from orders.kinds import kind_after, kind_policy, kinds_expiring_generically
+from orders.kinds import kind_after, kind_after_many, kind_policy, kinds_expiring_generically
 from orders.models import (
     REFERENCE_PREFIX,
     TRANSITION_EVENTS,
@@ -112,15 +112,28 @@ def reference_next(*, tenant: Tenant, kind: str) -> str:
     return f"{REFERENCE_PREFIX[OrderKind(kind)]}-{value:06d}"
 
 
-def _sequence_increment(*, tenant_id: int, kind: str) -> int | None:
+def references_reserve(*, tenant: Tenant, kind: str, count: int) -> list[str]:
+    """``count`` consecutive gapless references in one counter update (set-based entry)."""
+    last = _sequence_increment(tenant_id=tenant.pk, kind=kind, by=count)
+    if last is None:
+        OrderSequence.objects.bulk_create(
+            [OrderSequence(tenant=tenant, kind=kind, last_value=0)], ignore_conflicts=True
+        )
+        last = _sequence_increment(tenant_id=tenant.pk, kind=kind, by=count)
+    assert last is not None
+    prefix = REFERENCE_PREFIX[OrderKind(kind)]
+    return [f"{prefix}-{value:06d}" for value in range(last - count + 1, last + 1)]
+
+
+def _sequence_increment(*, tenant_id: int, kind: str, by: int = 1) -> int | None:
     # One round trip: UPDATE ... RETURNING (PostgreSQL, SQLite >= 3.35); the ORM has no
     # UPDATE RETURNING. The tenant id is passed explicitly.
     table = connection.ops.quote_name(OrderSequence._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET last_value = last_value + 1 "  # table name only; values are bound
+            f"UPDATE {table} SET last_value = last_value + %s "  # table name only; values bound
             "WHERE tenant_id = %s AND kind = %s RETURNING last_value",
-            [tenant_id, kind],
+            [by, tenant_id, kind],
         )
         row = cursor.fetchone()
     return None if row is None else int(row[0])
@@ -224,6 +237,176 @@ def order_create(
             raise
         return OrderCreated(_idempotent_replay(existing, canonical), created=False)
     return OrderCreated(order, created=True)
+
+
+@dataclass(frozen=True)
+class NewOrder:
+    """One order of a set-based entry (see :func:`orders_create_many`)."""
+
+    client_order_id: str
+    payload: Mapping[str, Any]
+    note: str = ""
+    expires_at: datetime | None = None
+
+
+EntryResult = OrderCreated | ApplicationError
+
+
+def orders_create_many(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    kind: str,
+    entries: Sequence[NewOrder],
+    details_create: Callable[[list[tuple[int, Order]]], None],
+) -> list[EntryResult]:
+    """Enter many orders at once with the semantics of :func:`order_create`, set-based.
+
+    One result per entry, in order: ``OrderCreated`` (``created=False`` for a replay of a
+    stored order or of an earlier entry of the same batch) or the ``ApplicationError`` that the
+    single entry would have raised. The new orders take consecutive references from one
+    counter update, are inserted with one statement, their details with another (
+    ``details_create`` gets ``(entry index, order)`` pairs), are screened one by one in memory
+    (each screen sees the whole batch inserted), then get their statuses in one UPDATE per
+    outcome and their journal in one INSERT; ``after_many`` hooks run once for the batch.
+    If a concurrent writer takes one of the client order ids meanwhile, the unique constraint
+    refuses the insert, the batch's writes roll back and each entry goes through
+    :func:`order_create` on its own, where the constraint decides it alone.
+    """
+    if kind not in OrderKind.values:
+        raise ValidationFailed(errors={"kind": [f"Unknown order kind {kind!r}."]})
+    if actor is not None and not user_has_role(
+        user=actor, tenant_id=tenant.pk, roles=ENTRY_ROLES[kind]
+    ):
+        raise PermissionDenied(f"Your role may not enter {kind} orders.")
+    if not tenant.active:
+        raise PermissionDenied("This tenant is inactive.")
+    results: list[EntryResult | None] = [None] * len(entries)
+    canonical = [canonical_payload(entry.payload) for entry in entries]
+    stored = {
+        order.client_order_id: order
+        for order in Order.objects.for_tenant(tenant).filter(
+            kind=kind, client_order_id__in={entry.client_order_id for entry in entries}
+        )
+    }
+    first_of: dict[str, int] = {}
+    fresh: list[int] = []
+    now = timezone.now()
+    for index, entry in enumerate(entries):
+        cid = entry.client_order_id
+        if cid in stored:
+            results[index] = _replay_result(stored[cid], canonical[index])
+        elif cid in first_of:
+            continue  # answered from the batch's first entry with this id, below
+        elif entry.expires_at is not None and entry.expires_at <= now:
+            results[index] = ValidationFailed(errors={"expires_at": ["Must be in the future."]})
+        else:
+            first_of[cid] = index
+            fresh.append(index)
+    try:
+        with transaction.atomic():
+            created = _insert_screened(
+                tenant=tenant,
+                actor=actor,
+                kind=kind,
+                entries=[(i, entries[i], canonical[i]) for i in fresh],
+                details_create=details_create,
+            )
+    except IntegrityError:
+        created = {}
+        for index in fresh:
+            entry = entries[index]
+            try:
+                created[index] = order_create(
+                    tenant=tenant,
+                    actor=actor,
+                    kind=kind,
+                    client_order_id=entry.client_order_id,
+                    payload=entry.payload,
+                    note=entry.note,
+                    expires_at=entry.expires_at,
+                    detail_create=_one_detail(details_create, index),
+                )
+            except ApplicationError as exc:
+                results[index] = exc
+    for index, result in created.items():
+        results[index] = result
+    for index, entry in enumerate(entries):
+        if results[index] is None:  # a repeat, inside the batch, of an earlier entry
+            first = results[first_of[entry.client_order_id]]
+            results[index] = (
+                _replay_result(first.order, canonical[index])
+                if isinstance(first, OrderCreated)
+                else first
+            )
+    return [result for result in results if result is not None]
+
+
+def _one_detail(
+    details_create: Callable[[list[tuple[int, Order]]], None], index: int
+) -> Callable[[Order], None]:
+    def create(order: Order) -> None:
+        details_create([(index, order)])
+
+    return create
+
+
+def _replay_result(order: Order, payload: dict[str, Any]) -> EntryResult:
+    try:
+        return OrderCreated(_idempotent_replay(order, payload), created=False)
+    except ApplicationError as exc:
+        return exc
+
+
+def _insert_screened(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    kind: str,
+    entries: list[tuple[int, NewOrder, dict[str, Any]]],
+    details_create: Callable[[list[tuple[int, Order]]], None],
+) -> dict[int, OrderCreated]:
+    if not entries:
+        return {}
+    references = references_reserve(tenant=tenant, kind=kind, count=len(entries))
+    orders = [
+        Order(
+            tenant=tenant,
+            kind=kind,
+            client_order_id=entry.client_order_id,
+            reference=reference,
+            note=entry.note,
+            expires_at=entry.expires_at,
+            submission=payload,
+            created_by=actor,
+        )
+        for (_, entry, payload), reference in zip(entries, references, strict=True)
+    ]
+    Order.objects.bulk_create(orders)
+    pairs = [(index, order) for (index, _, _), order in zip(entries, orders, strict=True)]
+    details_create(pairs)
+    journal: list[OrderEvent] = []
+    by_outcome: dict[tuple[str, str], list[int]] = {}
+    for order in orders:
+        created = _event(
+            order=order,
+            kind=EventKind.CREATED,
+            actor=actor,
+            to_status=order.status,
+            data={"reference": order.reference, "client_order_id": order.client_order_id},
+        )
+        journal.extend(_screen_in_memory(order=order, actor=actor, journal=[created]))
+        by_outcome.setdefault((order.status, order.status_reason), []).append(order.pk)
+    now = timezone.now()
+    for (status, reason), ids in by_outcome.items():
+        Order.objects.for_tenant(tenant).filter(pk__in=ids).update(
+            status=status, status_reason=reason, updated_at=now
+        )
+    for order in orders:
+        order.updated_at = now
+    OrderEvent.objects.bulk_create(journal)
+    kind_after_many(kind, orders, "submit")
+    return {index: OrderCreated(order, created=True) for index, order in pairs}
 
 
 def _persist(*, order: Order, from_status: str, journal: list[OrderEvent]) -> None:
@@ -360,6 +543,15 @@ def _submit_and_screen(
     """draft -> pending -> screening -> open | held | rejected, persisted as one status write
     and one journal INSERT (submitted, screened, outcome) after any ``journal`` rows given."""
     from_status = order.status
+    events = _screen_in_memory(order=order, actor=actor, reason=reason, journal=journal)
+    _persist(order=order, from_status=from_status, journal=events)
+    return order
+
+
+def _screen_in_memory(
+    *, order: Order, actor: Actor, reason: str = "", journal: list[OrderEvent] | None = None
+) -> list[OrderEvent]:
+    """Submit and screen ``order`` in memory; returns its journal rows (nothing written)."""
     events = list(journal or [])
     events.append(
         _run_transition(
@@ -388,8 +580,7 @@ def _submit_and_screen(
     ]
     if next_step == "accept" and not kind_policy(order.kind).accept_on_pass:
         # The domain acknowledges it later (e.g. a venue's New): it stays pending.
-        _persist(order=order, from_status=from_status, journal=events)
-        return order
+        return events
     events.append(
         _run_transition(
             order=order,
@@ -400,8 +591,7 @@ def _submit_and_screen(
             check_permission=False,
         )
     )
-    _persist(order=order, from_status=from_status, journal=events)
-    return order
+    return events
 
 
 def orders_expire_due(*, tenant_id: int, now: datetime | None = None) -> list[int]:

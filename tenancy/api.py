@@ -7,7 +7,7 @@ is built from ``tenant_queryset(tenant)`` only, so a view cannot forget to scope
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db.models import Model, QuerySet
@@ -175,4 +175,47 @@ class TenantSlugRelatedField(serializers.SlugRelatedField):
         for char in data:
             if 0xD800 <= ord(char) <= 0xDFFF:
                 self.fail("surrogate_characters", code_point=ord(char))
+        known = related_prefetched(self.context, self.manager.model, self.slug_field)
+        if known is not None:
+            if data not in known:
+                self.fail("does_not_exist", slug_name=self.slug_field, value=data)
+            return known[data]
         return super().to_internal_value(data)
+
+
+PREFETCH_KEY = "related_prefetch"
+
+
+def related_prefetch(
+    context: dict[str, Any], *, model: type[Model], slug_field: str, values: Iterable[Any]
+) -> None:
+    """Load, in one query, the tenant's ``model`` rows named by ``values`` into ``context``, so
+    that serializers validating many items (a batch) look each code up once, not per item.
+    A code absent from the result is unknown: the field fails as it would after its query."""
+    tenant = context["tenant"]
+    codes = {v for v in values if _queryable(v)}
+    manager = model._default_manager
+    assert isinstance(manager, TenantManager)
+    rows = manager.for_tenant(tenant).filter(**{f"{slug_field}__in": codes})
+    context.setdefault(PREFETCH_KEY, {})[(model, slug_field)] = {
+        getattr(row, slug_field): row for row in rows
+    }
+
+
+def _queryable(value: Any) -> bool:
+    """A code a database can be asked about (others fail in the field before any query)."""
+    if not isinstance(value, str) or "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def related_prefetched(
+    context: Mapping[str, Any], model: type[Model], slug_field: str
+) -> dict[str, Any] | None:
+    """The rows ``related_prefetch`` loaded for (model, slug_field), or None."""
+    loaded: dict[tuple[type[Model], str], dict[str, Any]] = context.get(PREFETCH_KEY) or {}
+    return loaded.get((model, slug_field))

@@ -18,5 +18,6 @@ class TradingConfig(AppConfig):
                 expires_generically=False,  # GTD expires at the venue
                 request_handlers={"cancel": policy.cancel_request},
                 after={"submit": policy.route_after_commit, "approve": policy.route_after_commit},
+                after_many={"submit": policy.route_many_after_commit},
             ),
         )

@@ -18,6 +18,15 @@ def route_after_commit(order: Order) -> None:
         enqueue_after_commit(route_order, tenant_id=order.tenant_id, order_id=order.pk)
 
 
+def route_many_after_commit(orders: list[Order]) -> None:
+    """After a batch entry: one routing task for the batch's routable orders."""
+    from trading.tasks import route_orders
+
+    routable = [o.pk for o in orders if o.status in (OrderStatus.PENDING, OrderStatus.OPEN)]
+    if routable:
+        enqueue_after_commit(route_orders, tenant_id=orders[0].tenant_id, order_ids=routable)
+
+
 def cancel_request(*, tenant: Tenant, order: Order, actor: Any, reason: str) -> Order:
     """A person's cancel of a trade order goes to its venues (PendingCancel until confirmed).
 

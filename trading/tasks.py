@@ -15,6 +15,15 @@ def route_order(*, tenant_id: int, order_id: int) -> int:
 
 
 @shared_task(
+    name="trading.tasks.route_orders", autoretry_for=(OSError,), retry_backoff=True, max_retries=5
+)
+def route_orders(*, tenant_id: int, order_ids: list[int]) -> int:
+    """A batch's orders, routed one by one (each in its own transaction; a routed order is
+    left alone, so a redelivered task routes nothing twice)."""
+    return sum(len(routing.order_route(tenant_id=tenant_id, order_id=pk)) for pk in order_ids)
+
+
+@shared_task(
     name="trading.tasks.venue_order_send",
     autoretry_for=(OSError,),
     retry_backoff=True,

@@ -254,3 +254,28 @@ def test_quote_batches_in_opposite_orders_do_not_deadlock(desk):
     # then every batch went through
     assert results == [None] * 4
     assert Quote.objects.for_tenant(desk.tenant).count() == 2
+
+
+def test_overlapping_batches_entered_at_once_make_one_order_per_client_id(tenant, trader):
+    # given two batches sharing half of their client order ids
+    from tests.conftest import client_for
+    from tests.trading.order_helpers import BATCH, market, order_body
+
+    market(tenant)
+    batches = [
+        [order_body(client_order_id=f"ov-{n}") for n in range(40)],
+        [order_body(client_order_id=f"ov-{n}") for n in range(20, 60)],
+    ]
+
+    def send(i: int):
+        return client_for(_fresh_user(trader.pk)).post(BATCH, batches[i], format="json")
+
+    # when both arrive at the same moment
+    responses = run_in_threads(2, send)
+    # then every id is one order, each answer is 201 (entered) or 200 (the other's order)
+    results = [r["status"] for resp in responses for r in resp.json()["results"]]
+    assert (len(results), results.count(201), results.count(200)) == (80, 60, 20)
+    orders = TradeOrder.objects.for_tenant(tenant).select_related("order")
+    assert sorted(t.order.client_order_id for t in orders) == sorted(f"ov-{n}" for n in range(60))
+    references = sorted(t.order.reference for t in orders)
+    assert references == [f"T-{n:06d}" for n in range(1, 61)]

@@ -12,8 +12,10 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import ErrorDetail
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from oms_site.api.fields import StrictCharField, StrictRegexField
 from oms_site.api.pagination import CreatedCursorPagination
@@ -21,7 +23,13 @@ from oms_site.errors import ApplicationError, ValidationFailed
 from orders.api.serializers import CLIENT_ID_PATTERN
 from orders.models import LIVE_STATUSES
 from orders.services import order_transition
-from tenancy.api import TenantAPIView, TenantSlugRelatedField, TenantViewSet
+from tenancy.api import (
+    TenantAPIView,
+    TenantSlugRelatedField,
+    TenantViewSet,
+    related_prefetch,
+    related_prefetched,
+)
 from tenancy.models import Tenant
 from tenancy.roles import ALL_ROLES, REFERENCE_DATA, TRADE_ENTRY
 from trading.api.filters import BOOLEAN_CHOICES
@@ -38,12 +46,22 @@ from trading.models import (
     TradeOrder,
     Venue,
 )
-from trading.services.entry import TradeOrderInput, trade_order_submit
+from trading.services.entry import (
+    TradeOrderInput,
+    trade_order_submit,
+    trade_orders_submit_many,
+)
 from trading.services.marketdata import QuoteInput, quotes_ingest, venue_session_event
 from trading.services.requests import trade_order_replace
 
 SMART = "smart"
 BATCH_LIMIT = 1000
+# The codes a batch names, each looked up once for the whole batch.
+BATCH_REFERENCES = (
+    (Account, "code", "account"),
+    (Instrument, "symbol", "instrument"),
+    (Venue, "code", "venue"),
+)
 
 
 class TradeOrderCreateSerializer(StrictKeysMixin, serializers.Serializer[Any]):
@@ -78,13 +96,27 @@ class TradeOrderCreateSerializer(StrictKeysMixin, serializers.Serializer[Any]):
         if value == SMART:
             return None
         tenant = self.context.get("tenant")
-        venue = Venue.objects.for_tenant(tenant).filter(code=value).first() if tenant else None
+        known = related_prefetched(self.context, Venue, "code")
+        if known is not None:
+            venue = known.get(value)
+        else:
+            venue = Venue.objects.for_tenant(tenant).filter(code=value).first() if tenant else None
         if venue is None:
             raise serializers.ValidationError(f'No venue {value}; use "smart" or a venue code.')
         return venue
 
     def to_input(self) -> TradeOrderInput:
         return TradeOrderInput(**self.validated_data)
+
+
+def _item_errors(exc: serializers.ValidationError) -> Any:
+    """``exc`` as ``Serializer.errors`` words it (a null item: "No data provided")."""
+    detail = exc.detail
+    if isinstance(detail, list):
+        if len(detail) == 1 and getattr(detail[0], "code", None) == "null":
+            detail = [ErrorDetail("No data provided", code="null")]
+        return {api_settings.NON_FIELD_ERRORS_KEY: detail}
+    return detail
 
 
 class TradeOrderSerializer(serializers.ModelSerializer[TradeOrder]):
@@ -263,30 +295,37 @@ class TradeOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
                 {"non_field_errors": [f"Send a JSON list of 1 to {BATCH_LIMIT} orders."]}
             )
         context = self.get_serializer_context()
-        results = []
-        for index, item in enumerate(request.data):
-            serializer = TradeOrderCreateSerializer(data=item, context=context)
-            if not serializer.is_valid():
-                # The same body as the single endpoint's 400, like the service refusals below.
-                refusal = ValidationFailed(errors=serializer.errors).as_dict()
-                results.append({"index": index, "status": 400, **refusal})
-                continue
-            try:
-                created = trade_order_submit(
-                    tenant=self.tenant, actor=request.user, data=serializer.to_input()
-                )
-            except ApplicationError as exc:
-                results.append({"index": index, "status": exc.status_code, **exc.as_dict()})
-                continue
-            results.append(
-                {
-                    "index": index,
-                    "status": 201 if created.created else 200,
-                    "id": created.order.pk,
-                    "reference": created.order.reference,
-                    "order_status": created.order.status,
-                }
+        items = [item if isinstance(item, dict) else {} for item in request.data]
+        for model, field, key in BATCH_REFERENCES:
+            related_prefetch(
+                context, model=model, slug_field=field, values=(i.get(key) for i in items)
             )
+        results: list[dict[str, Any] | None] = [None] * len(request.data)
+        inputs: list[TradeOrderInput] = []
+        positions: list[int] = []
+        # One serializer validates every item (``is_valid`` on a new one per item would
+        # deep-copy its fields a thousand times); the errors are those ``is_valid`` reports.
+        validator = TradeOrderCreateSerializer(context=context)
+        for index, item in enumerate(request.data):
+            try:
+                inputs.append(TradeOrderInput(**validator.run_validation(item)))
+                positions.append(index)
+            except serializers.ValidationError as exc:
+                # The same body as the single endpoint's 400, like the service refusals below.
+                refusal = ValidationFailed(errors=_item_errors(exc)).as_dict()
+                results[index] = {"index": index, "status": 400, **refusal}
+        entered = trade_orders_submit_many(tenant=self.tenant, actor=request.user, items=inputs)
+        for index, result in zip(positions, entered, strict=True):
+            if isinstance(result, ApplicationError):
+                results[index] = {"index": index, "status": result.status_code, **result.as_dict()}
+                continue
+            results[index] = {
+                "index": index,
+                "status": 201 if result.created else 200,
+                "id": result.order.pk,
+                "reference": result.order.reference,
+                "order_status": result.order.status,
+            }
         return Response({"results": results})
 
     @extend_schema(request=CancelSerializer, responses=TradeOrderSerializer)

@@ -3,7 +3,7 @@ service (idempotent by client order id, screened), and route after commit."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -13,7 +13,7 @@ from django.utils import timezone
 from oms_site.errors import ValidationFailed
 from orders.models import Order, OrderKind
 from orders.selectors import order_find_by_client_id
-from orders.services import OrderCreated, order_create
+from orders.services import EntryResult, NewOrder, OrderCreated, order_create, orders_create_many
 from tenancy.models import Tenant
 from trading.models import (
     Account,
@@ -49,7 +49,7 @@ class TradeOrderInput:
 
     def payload(self) -> dict[str, Any]:
         """What the idempotency check compares: references by code, values as given."""
-        data = asdict(self)
+        data = {f.name: getattr(self, f.name) for f in fields(self)}  # asdict would deep-copy
         data["account"] = self.account.code
         data["instrument"] = self.instrument.symbol
         data["venue"] = self.venue.code if self.venue else None
@@ -162,23 +162,7 @@ def trade_order_submit(*, tenant: Tenant, actor: Any, data: TradeOrderInput) -> 
             raise
 
     def detail_create(order: Order) -> None:
-        TradeOrder.objects.create(
-            tenant=tenant,
-            order=order,
-            account=data.account,
-            instrument=data.instrument,
-            side=data.side,
-            quantity=data.quantity,
-            order_type=data.order_type,
-            limit_price=data.limit_price,
-            stop_price=data.stop_price,
-            trail_amount=data.trail_amount,
-            trail_percent=data.trail_percent,
-            time_in_force=data.time_in_force,
-            venue=data.venue,
-            handling=data.handling,
-            leaves_qty=data.quantity,
-        )
+        _detail(tenant, order, data).save(force_insert=True)
 
     return order_create(
         tenant=tenant,
@@ -190,3 +174,73 @@ def trade_order_submit(*, tenant: Tenant, actor: Any, data: TradeOrderInput) -> 
         expires_at=data.expire_at,
         detail_create=detail_create,
     )
+
+
+def _detail(tenant: Tenant, order: Order, data: TradeOrderInput) -> TradeOrder:
+    return TradeOrder(
+        tenant=tenant,
+        order=order,
+        account=data.account,
+        instrument=data.instrument,
+        side=data.side,
+        quantity=data.quantity,
+        order_type=data.order_type,
+        limit_price=data.limit_price,
+        stop_price=data.stop_price,
+        trail_amount=data.trail_amount,
+        trail_percent=data.trail_percent,
+        time_in_force=data.time_in_force,
+        venue=data.venue,
+        handling=data.handling,
+        leaves_qty=data.quantity,
+    )
+
+
+def trade_orders_submit_many(
+    *, tenant: Tenant, actor: Any, items: list[TradeOrderInput]
+) -> list[EntryResult]:
+    """Enter a batch: each order validated and screened on its own, written set-based.
+
+    One result per item, in order, exactly what :func:`trade_order_submit` would have
+    answered for it (``OrderCreated`` or the ``ApplicationError``): a refused item leaves the
+    others alone. An expired GTD replay is answered from the stored order, as on the single
+    path.
+    """
+    results: list[EntryResult | None] = [None] * len(items)
+    valid: list[int] = []
+    expired: dict[int, ValidationFailed] = {}
+    for index, data in enumerate(items):
+        try:
+            _same_tenant(tenant, data)
+            trade_order_validate(data)
+        except ValidationFailed as exc:
+            if exc.errors != {"expire_at": ["Must be in the future."]}:
+                results[index] = exc
+                continue
+            expired[index] = exc  # refused below unless it replays a stored order
+        valid.append(index)
+
+    def details_create(pairs: list[tuple[int, Order]]) -> None:
+        TradeOrder.objects.bulk_create(
+            [_detail(tenant, order, items[valid[position]]) for position, order in pairs]
+        )
+
+    entered = orders_create_many(
+        tenant=tenant,
+        actor=actor,
+        kind=OrderKind.TRADE,
+        entries=[
+            NewOrder(
+                client_order_id=items[i].client_order_id,
+                payload=items[i].payload(),
+                note=items[i].note,
+                expires_at=items[i].expire_at,
+            )
+            for i in valid
+        ],
+        details_create=details_create,
+    )
+    for index, result in zip(valid, entered, strict=True):
+        refused_new = index in expired and isinstance(result, ValidationFailed)
+        results[index] = expired[index] if refused_new else result
+    return [r for r in results if r is not None]

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from orders.models import Order, OrderSequence
+from orders.models import Order, OrderEvent, OrderSequence
+from orders.screening import Decision, Finding, Severity, screen_register
 from tests.conftest import client_for, member
 from tests.trading.order_helpers import (
     BATCH,
@@ -218,3 +219,80 @@ def test_a_batch_sees_only_the_callers_tenant(tenant, other_tenant, mkt, trader)
     assert response.json()["results"][0]["status"] == 201
     assert response.json()["results"][0]["reference"] == "T-000001"
     assert trading_snapshot(other_tenant) == theirs
+
+
+def _journal(order_id: int) -> list[tuple[str, str, str]]:
+    return list(
+        OrderEvent.objects.all_tenants(reason="test")
+        .filter(order_id=order_id)
+        .order_by("id")
+        .values_list("kind", "from_status", "to_status")
+    )
+
+
+def test_a_batch_journals_each_order_like_a_single_entry(tenant, mkt, trader):
+    api = client_for(trader)
+    api.post(ORDERS, order_body(client_order_id="single"), format="json")
+    api.post(BATCH, [order_body(client_order_id="batched")], format="json")
+    single = trade_by_client_id(tenant, "single")
+    batched = trade_by_client_id(tenant, "batched")
+    assert (
+        _journal(batched.pk)
+        == _journal(single.pk)
+        == [
+            ("created", "", "draft"),
+            ("submitted", "draft", "pending"),
+            ("screened", "pending", "pending"),
+        ]
+    )
+
+
+def test_a_batch_enqueues_one_routing_task_for_all_its_orders(
+    tenant, mkt, trader, django_capture_on_commit_callbacks, monkeypatch
+):
+    from trading import tasks
+
+    sent = []
+    monkeypatch.setattr(tasks.route_orders, "delay_on_commit", lambda **kw: sent.append(kw))
+    monkeypatch.setattr(tasks.route_order, "delay_on_commit", lambda **kw: sent.append(kw))
+    batch = [order_body(client_order_id=f"r-{n}") for n in range(3)]
+    batch.append(order_body(client_order_id="r-bad", quantity="0"))
+    client_for(trader).post(BATCH, batch, format="json")
+    ids = [trade_by_client_id(tenant, f"r-{n}").pk for n in range(3)]
+    assert sent == [{"tenant_id": tenant.pk, "order_ids": ids}]
+
+
+def test_screens_hold_and_reject_orders_inside_a_batch(
+    tenant, mkt, trader, django_capture_on_commit_callbacks
+):
+    # given a screen that holds orders of 70 and rejects orders of 80
+    def screen(order):
+        quantity = order.trade.quantity
+        if quantity == 70:
+            return Decision((Finding("size", Severity.SOFT, "Needs a look."),))
+        if quantity == 80:
+            return Decision((Finding("size", Severity.HARD, "Too big."),))
+        return Decision()
+
+    screen_register("size", screen)
+    batch = [
+        order_body(client_order_id="ok"),
+        order_body(client_order_id="hold", quantity="70"),
+        order_body(client_order_id="reject", quantity="80"),
+    ]
+    response = post(django_capture_on_commit_callbacks, client_for(trader), BATCH, batch)
+    assert [(r["status"], r["order_status"]) for r in response.json()["results"]] == [
+        (201, "pending"),
+        (201, "held"),
+        (201, "rejected"),
+    ]
+    rows = {
+        o.client_order_id: (o.status, o.status_reason)
+        for o in Order.objects.for_tenant(tenant).order_by("id")
+    }
+    assert rows == {
+        "ok": ("open", "Acknowledged by the venue."),
+        "hold": ("held", "size: Needs a look."),
+        "reject": ("rejected", "size: Too big."),
+    }
+    assert _journal(trade_by_client_id(tenant, "hold").pk)[-1] == ("held", "pending", "held")
