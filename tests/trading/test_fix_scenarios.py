@@ -946,3 +946,40 @@ def test_a_stop_that_has_not_triggered_is_canceled_at_once(desk):
     assert fix_rows(trade) == rows(NEW, ("Canceled", "Canceled", "100", "0", "0", "0", "0"))
     _tick(desk, "10.60")  # a canceled stop never triggers
     assert (trade_of(trade).triggered, child_rows(trade)) == (False, [])
+
+
+def test_a_replace_of_a_swept_order_cancels_the_sweep_children_and_replaces_the_residual(
+    desk, monkeypatch
+):
+    # given a smart buy 100 @ 10.00 that swept 40 at XA's 9.99 and rests 60 there (the venue
+    # has not answered either child yet)
+    manual = manual_venue_install(monkeypatch)
+    desk.quote(bid="9.90", bid_size="100", ask="9.99", ask_size="40", last="9.99")
+    trade = desk.order(quantity="100", order_type="limit", limit_price="10.00")
+    sweep, resting = children(trade)
+    assert [(c.quantity, c.state) for c in (sweep, resting)] == [
+        (D("40"), "pending_new"),
+        (D("60"), "pending_new"),
+    ]
+    report(sweep, ACK)
+    report(resting, ACK)
+    # when the trader replaces it to 120 @ 10.01
+    replace(trade, desk.trader, quantity="120", limit_price="10.01")
+    # then the sweep child is canceled and the residual alone works the new leaves
+    assert manual.canceled == [sweep.cl_ord_id]
+    assert manual.replaced == [(resting.cl_ord_id, D("120"), D("10.01"))]
+    # and when the venue confirms both, the order is replaced with one child working 120
+    report(sweep, ReportKind.CANCELED)
+    report(resting, ReportKind.REPLACED)
+    fresh = trade_of(trade)
+    assert (fresh.quantity, fresh.leaves_qty, fresh.limit_price, fresh.ord_status.label) == (
+        D("120"),
+        D("120"),
+        D("10.01"),
+        "New",
+    )
+    assert [(c.quantity, c.state) for c in children(fresh)] == [
+        (D("40"), "canceled"),
+        (D("120"), "new"),
+    ]
+    assert_invariants(fresh)

@@ -438,7 +438,29 @@ class MarketDataApi(TenantAPIView):
 
 class SessionEventSerializer(StrictKeysMixin, serializers.Serializer[Any]):
     event = serializers.ChoiceField(choices=[("open", "open"), ("close", "close")])
-    price = price(validators=[_positive])
+    prices = serializers.DictField(
+        child=price(validators=[_positive]),
+        required=False,
+        default=dict,
+        help_text='Auction price per symbol, e.g. {"ACME": "101.25"}.',
+    )
+    price = price(
+        validators=[_positive],
+        help_text="Auction price of every instrument without its own in prices.",
+    )
+
+    def validate_prices(self, value: dict[str, Decimal]) -> dict[int, Decimal]:
+        """Symbols to instrument ids; an unknown symbol is named."""
+        tenant = self.context["tenant"]
+        ids = dict(
+            Instrument.objects.for_tenant(tenant)
+            .filter(symbol__in=list(value))
+            .values_list("symbol", "pk")
+        )
+        unknown = sorted(symbol for symbol in value if symbol not in ids)
+        if unknown:
+            raise serializers.ValidationError({s: ["No such instrument."] for s in unknown})
+        return {ids[symbol]: px for symbol, px in value.items()}
 
 
 class VenueSessionApi(TenantAPIView):
@@ -454,10 +476,13 @@ class VenueSessionApi(TenantAPIView):
             from oms_site.errors import NotFound
 
             raise NotFound("Venue not found.")
-        body = SessionEventSerializer(data=request.data)
+        body = SessionEventSerializer(data=request.data, context=self.get_serializer_context())
         body.is_valid(raise_exception=True)
         with transaction.atomic():
             venue_session_event(
-                venue=venue, event=body.validated_data["event"], price=body.validated_data["price"]
+                venue=venue,
+                event=body.validated_data["event"],
+                price=body.validated_data["price"],
+                prices=body.validated_data["prices"],
             )
         return Response({"venue": venue.code, "event": body.validated_data["event"]})

@@ -4,6 +4,7 @@ session events (auctions, close)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -138,19 +139,27 @@ def stops_check(*, tenant_id: int, instrument_id: int, last: Decimal) -> list[in
     return triggered
 
 
-def venue_session_event(*, venue: Venue, event: str, price: Decimal | None = None) -> None:
+def venue_session_event(
+    *,
+    venue: Venue,
+    event: str,
+    price: Decimal | None = None,
+    prices: Mapping[int, Decimal] | None = None,
+) -> None:
     """Drive a venue's session: ``open`` runs the opening auction, ``close`` the closing auction
-    and expires DAY orders. Without ``price`` each instrument's auction uses its last price."""
+    and expires DAY orders. An instrument's auction price is its entry in ``prices`` (by
+    instrument id), else ``price``, else its last price."""
     if event not in ("open", "close"):
         raise ValueError(event)
     with transaction.atomic():
         Venue.objects.for_tenant(venue.tenant_id).filter(pk=venue.pk).update(
             session_is_open=event == "open"
         )
+    venue.session_is_open = event == "open"
     adapter = adapter_for(venue)
     session = getattr(adapter, "session", None)
     if session is not None:
-        session(event, price)
+        session(event, price, dict(prices or {}))
 
 
 def venue_sessions_tick(*, tenant_id: int, now: datetime | None = None) -> list[str]:

@@ -77,7 +77,7 @@ def trade_order_replace(
 ) -> TradeOrder:
     """Cancel/replace: new quantity and/or prices. At or below the filled quantity the order is
     done (Filled); otherwise it is PendingReplace until the venue confirms."""
-    from trading.tasks import venue_order_replace
+    from trading.tasks import venue_order_cancel, venue_order_replace
 
     trade = lifecycle.trade_lock(tenant_id=tenant.pk, order_id=order_id)
     _check_role(trade.order, actor)
@@ -98,14 +98,18 @@ def trade_order_replace(
     if new_qty <= trade.cum_qty or not children:
         # Nothing to change at a venue (or the replace cancels the balance): confirm now.
         for child in children:
-            from trading.tasks import venue_order_cancel
-
             enqueue_after_commit(venue_order_cancel, tenant_id=tenant.pk, venue_order_id=child.pk)
         lifecycle.replace_confirmed(trade)
         return trade
     report_emit(trade=trade, exec_type=ExecType.PENDING_REPLACE)
     lifecycle.trade_save(trade)
-    resting = children[-1]
+    # One child works the replaced order: the latest (the resting residual of a sweep) takes
+    # the new leaves quantity and price; the others, still live from the sweep, are canceled
+    # so that the venues never work more than the order's leaves. Fills they report before
+    # their cancel lands still apply (the replace quantity is computed when it is sent).
+    *others, resting = children
+    for child in others:
+        enqueue_after_commit(venue_order_cancel, tenant_id=tenant.pk, venue_order_id=child.pk)
     enqueue_after_commit(venue_order_replace, tenant_id=tenant.pk, venue_order_id=resting.pk)
     return trade
 

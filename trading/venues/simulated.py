@@ -7,6 +7,11 @@ to or through its limit. IOC children cancel what does not fill at once. OPG/ATC
 for the session's opening/closing auction and fill there at the auction price (if within their
 limit; otherwise they are canceled). At the close, DAY children expire.
 
+While the venue's session is closed (``Venue.session_is_open``), nothing trades: a limit child
+is acknowledged and rests, a market child is rejected ("Session closed."), and market data
+fills nothing; at the open, after the opening auction, resting children are matched against
+the current quotes.
+
 Reports go straight to ``venue_report_apply``, as a FIX session would deliver them.
 """
 
@@ -66,8 +71,11 @@ class SimulatedVenue:
     # --- adapter interface ---------------------------------------------------------------
 
     def send(self, child: VenueOrder) -> None:
+        if not self.venue.session_is_open and not child.auction and child.limit_price is None:
+            self._report(child, ReportKind.REJECTED, text="Session closed.")
+            return
         self._report(child, ReportKind.ACK, venue_order_id=f"{self.venue.code}-{child.pk}")
-        if child.auction:
+        if child.auction or not self.venue.session_is_open:
             return  # waits for the session event
         child = _refresh(child)
         self._match(child, taker=True, all_or_none=child.time_in_force == TimeInForce.FOK)
@@ -98,26 +106,28 @@ class SimulatedVenue:
 
     def on_quote(self, quote: Quote) -> None:
         """Market data moved: fill resting children that the opposite side now reaches."""
-        resting = (
-            VenueOrder.objects.for_tenant(quote.tenant_id)
-            .filter(
-                venue=self.venue,
-                order__instrument_id=quote.instrument_id,
-                state__in=VENUE_ORDER_LIVE,
-                auction=False,
-            )
-            .exclude(sent_at=None)
-            .order_by("pk")
-            .values_list("pk", flat=True)
+        if self.venue.session_is_open:
+            self._match_resting(instrument_id=quote.instrument_id)
+
+    def _match_resting(self, *, instrument_id: int | None = None) -> None:
+        resting = VenueOrder.objects.for_tenant(self.venue.tenant_id).filter(
+            venue=self.venue, state__in=VENUE_ORDER_LIVE, auction=False
         )
-        for pk in list(resting):
-            with _child_locked(quote.tenant_id, pk) as child:
+        if instrument_id is not None:
+            resting = resting.filter(order__instrument_id=instrument_id)
+        pks = resting.exclude(sent_at=None).order_by("pk").values_list("pk", flat=True)
+        for pk in list(pks):
+            with _child_locked(self.venue.tenant_id, pk) as child:
                 if child is not None:
                     self._match(child, taker=False)
 
-    def session(self, event: str, price: Decimal | None = None) -> None:
-        """Opening / closing auction at ``price`` (default: each instrument's last price on
-        this venue); at the close, DAY children expire."""
+    def session(
+        self, event: str, price: Decimal | None = None, prices: dict[int, Decimal] | None = None
+    ) -> None:
+        """Opening / closing auction at the instrument's price in ``prices`` (by instrument
+        id), else ``price``, else the instrument's last price on this venue; at the close, DAY
+        children expire; at the open, resting children meet the current quotes."""
+        prices = prices or {}
         tif = TimeInForce.OPG if event == "open" else TimeInForce.ATC
         waiting = (
             VenueOrder.objects.for_tenant(self.venue.tenant_id)
@@ -130,7 +140,9 @@ class SimulatedVenue:
             with _child_locked(self.venue.tenant_id, pk) as child:
                 if child is None:
                     continue
-                auction_px = price if price is not None else self._last(child)
+                auction_px = prices.get(child.order.instrument_id, price)
+                if auction_px is None:
+                    auction_px = self._last(child)
                 if auction_px is not None and _within(child.side, auction_px, child.limit_price):
                     self._fill(child, _leaves(child), auction_px, liquidity="auction")
                 else:
@@ -146,6 +158,8 @@ class SimulatedVenue:
                 with _child_locked(self.venue.tenant_id, pk) as child:
                     if child is not None:
                         self._report(child, ReportKind.EXPIRED, text="Day order expired.")
+        else:
+            self._match_resting()
 
     def _last(self, child: VenueOrder) -> Decimal | None:
         last: Decimal | None = (

@@ -196,3 +196,81 @@ def test_an_unknown_or_another_tenants_venue_answers_404(
     assert (response.status_code, response.json()) == (404, VENUE_NOT_FOUND)
     assert (trading_snapshot(tenant), trading_snapshot(other_tenant)) == before
     assert list(Venue.objects.all_tenants(reason="test").order_by("pk").values()) == venues
+
+
+def test_a_closed_venue_trades_nothing_until_it_opens(
+    tenant, mkt, ops, api, django_capture_on_commit_callbacks
+):
+    capture = django_capture_on_commit_callbacks
+    Venue.objects.for_tenant(tenant).filter(code="XA").update(session_is_open=False)
+    # given a marketable limit buy and a market buy sent to XA while it is closed
+    limit = enter(capture, api, tenant, client_order_id="lim", limit_price="100.01", venue="XA")
+    market_buy = post(
+        capture,
+        api,
+        ORDERS,
+        order_body(client_order_id="mkt", order_type="market", limit_price=None, venue="XA"),
+    )
+    # then the limit order rests unfilled and the market order is rejected
+    assert state(limit) == ("open", "New", D(60), D(0), D(60), D(0))
+    assert market_buy.status_code == 201
+    rejected = trade_by_client_id(tenant, "mkt")
+    assert state(rejected)[:2] == ("rejected", "Rejected")
+    assert rejected.order.status_reason == "Session closed."
+    # and market data while closed fills nothing
+    post(
+        capture,
+        ops,
+        "/api/v1/trading/market-data/",
+        {
+            "quotes": [
+                {
+                    "venue": "XA",
+                    "symbol": "ACME",
+                    "bid": "99.98",
+                    "bid_size": "100",
+                    "ask": "100.00",
+                    "ask_size": "100",
+                    "last": "100.00",
+                }
+            ]
+        },
+    )
+    assert state(limit) == ("open", "New", D(60), D(0), D(60), D(0))
+    # when XA opens, the resting order meets the quote (at its limit: it was resting)
+    session(capture, ops, "XA", "open", "100.00")
+    assert state(limit) == ("completed", "Filled", D(60), D(60), D(0), D("100.01"))
+
+
+def test_the_auction_takes_each_symbols_own_price(
+    tenant, mkt, ops, api, django_capture_on_commit_callbacks
+):
+    capture = django_capture_on_commit_callbacks
+    Venue.objects.for_tenant(tenant).filter(code="XA").update(session_is_open=False)
+    opg = enter(
+        capture, api, tenant, client_order_id="opg", time_in_force="opg", limit_price="100.00"
+    )
+    body = {"event": "open", "price": "99.00", "prices": {"ACME": "99.50"}}
+    response = post(capture, ops, session_url("XA"), body)
+    assert response.status_code == 200
+    assert state(opg) == ("completed", "Filled", D(60), D(60), D(0), D("99.50"))
+
+
+def test_an_unknown_symbol_in_prices_is_named_and_nothing_changes(
+    tenant, mkt, ops, api, django_capture_on_commit_callbacks
+):
+    capture = django_capture_on_commit_callbacks
+    Venue.objects.for_tenant(tenant).filter(code="XA").update(session_is_open=False)
+    enter(capture, api, tenant, client_order_id="opg", time_in_force="opg", limit_price="100.00")
+    before = trading_snapshot(tenant)
+    body = {"event": "open", "price": "99.00", "prices": {"NOPE": "1.00", "ACME": "99.50"}}
+    response = post(capture, ops, session_url("XA"), body)
+    assert (response.status_code, response.json()) == (
+        400,
+        {
+            "code": "invalid",
+            "detail": "Invalid input.",
+            "errors": {"prices": {"NOPE": ["No such instrument."]}},
+        },
+    )
+    assert trading_snapshot(tenant) == before
