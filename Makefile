@@ -30,7 +30,7 @@ run: seed
 	@echo "  Password:  $${DEMO_PASSWORD:-demo-password}"
 	@echo "  Ctrl-C stops the web server, the worker and beat."
 	@echo ""
-	$(DEV_ENV) $(VENV)/bin/honcho -f Procfile start
+	$(DEV_ENV) OMS_SANDBOX_MARKETPLACES=1 $(VENV)/bin/honcho -f Procfile start
 
 test: venv
 	$(VENV)/bin/pytest
@@ -44,8 +44,9 @@ format: venv
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# Every benchmark, one table + bench/results.json (QUICK=1: a smoke run; SUITES="a b": some).
 bench: venv
-	$(PY) -m bench
+	QUICK=$(QUICK) $(PY) -m bench $(SUITES)
 
 # Needs PostgreSQL and Redis on 127.0.0.1 (see README, Benchmarks).
 bench-http: venv

@@ -34,7 +34,10 @@
    the load generator, read from /proc: on a 2-core machine CPU is the budget they share.
 6. ``--profile [N]`` (default 500): afterwards, with the servers stopped, runs N candidate and N
    baseline creates in process through ``APIRequestFactory`` (no middleware, no HTTP) and prints
-   the per-request time, the SQL statements of one candidate request and a cProfile breakdown.
+   the per-request time, the SQL statements of one candidate request and a cProfile breakdown;
+   then routes the orders it entered (left pending: the worker is stopped) in process, as the
+   worker does (``trading.tasks.route_order``: route, send to the simulated venue, its ACK and
+   FILL, booking), and prints the worker's CPU ms, SQL statements and row locks per order.
 
 Numbers drift up to 1.5x between runs on these machines (DESIGN.md): compare within one run.
 Everything is bounded: every loop has a count and a deadline, and only 127.0.0.1 is contacted.
@@ -63,6 +66,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from bench.report import quick, record
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 LOG_DIR = ROOT / "var" / "bench-http"
@@ -76,12 +81,13 @@ def _env_int(name: str, default: int) -> int:
 DATABASE_URL = (
     os.environ.get("BENCH_HTTP_DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/oms_bench_http"
 )
-ROUNDS = _env_int("BENCH_HTTP_ROUNDS", 3)
-PER_ROUND = _env_int("BENCH_HTTP_N", 2000)
+_QUICK = quick()  # make bench QUICK=1: a smoke run
+ROUNDS = _env_int("BENCH_HTTP_ROUNDS", 1 if _QUICK else 3)
+PER_ROUND = _env_int("BENCH_HTTP_N", 200 if _QUICK else 2000)
 CONNECTIONS = _env_int("BENCH_HTTP_CONNECTIONS", 8)
-WARMUP = _env_int("BENCH_HTTP_WARMUP", 200)
-BATCHES = _env_int("BENCH_HTTP_BATCHES", 3)
-BATCH_SIZE = _env_int("BENCH_HTTP_BATCH_SIZE", 1000)
+WARMUP = _env_int("BENCH_HTTP_WARMUP", 20 if _QUICK else 200)
+BATCHES = _env_int("BENCH_HTTP_BATCHES", 1 if _QUICK else 3)
+BATCH_SIZE = _env_int("BENCH_HTTP_BATCH_SIZE", 200 if _QUICK else 1000)
 WEB_WORKERS = 2
 WEB_THREADS = _env_int("BENCH_HTTP_THREADS", 4)
 WORKER_CONCURRENCY = 4
@@ -670,6 +676,40 @@ def _run(run: Setup) -> None:
         f"{_median(batches, lambda r: r.filled_per_s):>9.0f}"
         f"    drain after the answer {_median(batches, lambda r: r.drain_s):.1f} s"
     )
+    c_p99 = _median(cand, lambda r: r.p99)
+    batch_rate = _median(batches, lambda r: r.rps)
+    record(
+        scenario="trading: order entry over HTTP",
+        value=c_rps,
+        unit="orders/s",
+        baseline=b_rps,
+        baseline_label="plain DRF create, same server",
+        goal=">= 1.0x baseline",
+        met=c_rps >= b_rps,
+        detail={"p50_ms": _median(cand, lambda r: r.p50), "connections": CONNECTIONS},
+    )
+    record(
+        scenario="trading: order entry p99 latency",
+        value=c_p99,
+        unit="ms",
+        baseline=_median(base, lambda r: r.p99),
+        baseline_label="plain DRF create p99",
+        goal="<= 20 ms at 8 connections",
+        met=c_p99 <= 20,
+        higher_is_better=False,
+    )
+    record(
+        scenario="trading: filled end to end",
+        value=_median(cand, lambda r: r.filled_per_s),
+        unit="orders/s",
+    )
+    record(
+        scenario=f"trading: batch entry ({BATCH_SIZE}/request)",
+        value=batch_rate,
+        unit="orders/s",
+        goal=">= 5,000 orders/s",
+        met=batch_rate >= 5000,
+    )
     print("CPU ms per request (gunicorn: web workers, celery: worker, postgres: its backends):")
     print(f"  baseline   {_median_cpu(base)}")
     print(f"  candidate  {_median_cpu(cand)}")
@@ -771,6 +811,45 @@ def _profile(fx: Fixtures, n: int) -> None:
         print(f"    {tt * 1000 / n:>6.3f} ms  {nc / n:>6.1f}x  {name[:60]}  {where}")
 
 
+def _profile_worker(fx: Fixtures) -> None:
+    """The worker's share per order, in process: route + send + ack + fill + booking."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from orders.models import Order, OrderStatus
+    from trading.tasks import route_order
+
+    pending = list(
+        Order.objects.for_tenant(fx.tenant)
+        .filter(client_order_id__startswith="prof-", status=OrderStatus.PENDING)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if len(pending) < 2:
+        return
+    first, rest = pending[0], pending[1:]
+    with CaptureQueriesContext(connection) as captured:
+        route_order.run(tenant_id=fx.tenant.pk, order_id=first)
+    sql = [q["sql"] for q in captured.captured_queries]
+    control = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")
+    data = [q for q in sql if not q.lstrip().upper().startswith(control)]
+    locks = sum(" FOR UPDATE" in q for q in sql)
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    for pk in rest:
+        route_order.run(tenant_id=fx.tenant.pk, order_id=pk)
+    cpu_ms = (time.process_time() - cpu0) * 1000 / len(rest)
+    wall_ms = (time.perf_counter() - wall0) * 1000 / len(rest)
+    filled = Order.objects.for_tenant(fx.tenant).filter(
+        pk__in=pending, status=OrderStatus.COMPLETED
+    )
+    print(f"\nworker in process (route_order: route, send, ack, fill, booking), n={len(rest)}")
+    print(f"  CPU ms/order {cpu_ms:.2f}, wall ms/order {wall_ms:.2f}")
+    print(
+        f"  SQL of one order: {len(data)} statements (+{len(sql) - len(data)} transaction "
+        f"control), {locks} row-lock statements; filled {filled.count()} of {len(pending)}"
+    )
+
+
 # --- main -------------------------------------------------------------------------------------
 
 
@@ -840,6 +919,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"load average at the end: {_loadavg()}")
         if args.profile:
             _profile(fx, args.profile)
+            _profile_worker(fx)
     finally:
         for db in (broker_db, cache_db):
             with contextlib.suppress(Exception):

@@ -70,7 +70,14 @@ def _fixtures() -> tuple[Tenant, Any, str]:
 
 def build_scenarios(n: int) -> list[Scenario]:
     """Every request goes through DRF with token auth via APIRequestFactory (no middleware),
-    baseline and candidate alike."""
+    baseline and candidate alike.
+
+    These measure the foundation's generic order path, so the domain policies (trading routes
+    its orders to venues, commerce allocates stock; each has its own benchmark) are taken off
+    the ``trade`` kind used here."""
+    from orders.kinds import kind_unregister
+
+    kind_unregister("trade")
     tenant, user, token = _fixtures()
     factory = APIRequestFactory()
     headers = {"HTTP_AUTHORIZATION": f"Token {token}", "HTTP_X_TENANT": "bench"}

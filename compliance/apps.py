@@ -4,3 +4,15 @@ from django.apps import AppConfig
 class ComplianceConfig(AppConfig):
     name = "compliance"
     verbose_name = "Compliance"
+
+    def ready(self) -> None:
+        from compliance.services.fraud import sales_screen
+        from compliance.services.screening import trade_screen
+        from orders.screening import screen_register
+
+        screen_register("compliance.pretrade", trade_screen, kinds=["trade"])
+        screen_register("compliance.fraud", sales_screen, kinds=["sales"])
+
+        from compliance.surveillance import hooks as surveillance_hooks
+
+        surveillance_hooks.register()

@@ -167,13 +167,25 @@ SPECTACULAR_SETTINGS = {
         "OrderStatusEnum": "orders.models.OrderStatus",
         "OrderEventKindEnum": "orders.models.EventKind",
         "AssetClassEnum": "trading.models.reference.AssetClass",
+        # several choice sets sit on fields named "severity" / "status": name each one
+        "AlertSeverityEnum": "compliance.models.alerts.AlertSeverity",
+        "AlertStatusEnum": "compliance.models.alerts.AlertStatus",
+        "RuleSeverityEnum": "compliance.models.rules.RuleSeverity",
+        "OverrideStatusEnum": "compliance.models.rules.OverrideStatus",
+        "SyncRunStatusEnum": "commerce.models.channels.SyncStatus",
     },
 }
 
 # --- Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
-if CELERY_BROKER_URL.startswith("filesystem://"):
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # A message a worker took but never acknowledged (killed mid-task) is handed out again
+    # after this many seconds; longer than any task runs (tasks are idempotent either way).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": int(os.environ.get("CELERY_BROKER_VISIBILITY_TIMEOUT", "3600"))
+    }
+elif CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "celery-broker"
     for _sub in ("out", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
@@ -210,3 +222,14 @@ LOGGING = {
 }
 
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo-password")
+
+# --- Commerce shortage forecast (commerce/services/forecast.py) -------------------------------
+COMMERCE_FORECAST_SERVICE_LEVEL = os.environ.get("COMMERCE_FORECAST_SERVICE_LEVEL", "0.95")
+COMMERCE_FORECAST_ALPHA = os.environ.get("COMMERCE_FORECAST_ALPHA", "0.2")
+COMMERCE_FORECAST_HISTORY_DAYS = int(os.environ.get("COMMERCE_FORECAST_HISTORY_DAYS", "56"))
+COMMERCE_FORECAST_CROSTON_ZERO_SHARE = os.environ.get(
+    "COMMERCE_FORECAST_CROSTON_ZERO_SHARE", "0.25"
+)
+
+# --- Built-in sandbox marketplaces (commerce/marketplaces/sandbox.py) ---------------------------
+OMS_SANDBOX_MARKETPLACES = env_bool("OMS_SANDBOX_MARKETPLACES", default=False)

@@ -1,5 +1,6 @@
 import os
 
+from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
@@ -42,9 +43,13 @@ urlpatterns = [
     path("api/v1/", include(router.urls)),
     path("api/v1/trading/", include("trading.urls")),
     path("api/v1/commerce/", include("commerce.urls")),
+    path("api/v1/compliance/", include("compliance.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
 
 if os.environ.get("OMS_BENCH_ENDPOINTS") == "1":  # the baseline of bench/http_orders.py
     urlpatterns.append(path("api/v1/bench/", include("bench.endpoints")))
+
+if settings.OMS_SANDBOX_MARKETPLACES:  # offline marketplaces for the demo channels
+    urlpatterns.append(path("sandbox/", include("commerce.marketplaces.sandbox")))

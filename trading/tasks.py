@@ -63,3 +63,16 @@ def venue_sessions_tick() -> int:
         len(tick(tenant_id=tenant_id))
         for tenant_id in Tenant.objects.filter(active=True).values_list("pk", flat=True)
     )
+
+
+@shared_task(name="trading.tasks.route_stale", autoretry_for=(OSError,), retry_backoff=True)
+def route_stale() -> int:
+    """Beat: re-enqueue routing and sends whose tasks were lost (see trading.services.sweeper)."""
+    from tenancy.models import Tenant
+    from trading.services.sweeper import routing_sweep
+
+    swept = [
+        routing_sweep(tenant_id=tenant_id)
+        for tenant_id in Tenant.objects.filter(active=True).values_list("pk", flat=True)
+    ]
+    return sum(len(s.routed) + len(s.sent) for s in swept)

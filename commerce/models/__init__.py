@@ -10,6 +10,7 @@ from commerce.models.channels import (
     SyncStatus,
     WebhookEvent,
 )
+from commerce.models.forecast import ShortageForecast
 from commerce.models.fulfilment import (
     Allocation,
     AllocationStatus,
@@ -20,6 +21,7 @@ from commerce.models.fulfilment import (
 )
 from commerce.models.invoices import (
     INVOICE_PREFIX,
+    DocumentKind,
     DocumentSequence,
     Invoice,
     InvoiceKind,
@@ -54,6 +56,7 @@ __all__ = [
     "Channel",
     "ChannelKind",
     "Customer",
+    "DocumentKind",
     "DocumentSequence",
     "Fulfilment",
     "FulfilmentLine",
@@ -79,6 +82,7 @@ __all__ = [
     "ReturnState",
     "SalesOrder",
     "SalesOrderLine",
+    "ShortageForecast",
     "Stock",
     "SyncRun",
     "SyncStatus",

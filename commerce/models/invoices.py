@@ -22,10 +22,18 @@ class InvoiceKind(models.TextChoices):
 INVOICE_PREFIX = {InvoiceKind.INVOICE: "INV", InvoiceKind.CREDIT_NOTE: "CN"}
 
 
+class DocumentKind(models.TextChoices):
+    """What a :class:`DocumentSequence` numbers: invoices, credit notes and return RMAs."""
+
+    INVOICE = "invoice", "Invoice"
+    CREDIT_NOTE = "credit_note", "Credit note"
+    RMA = "rma", "Return (RMA)"
+
+
 class DocumentSequence(TenantOwned):
     """Gapless counter per (tenant, kind, year), incremented in the issuing transaction."""
 
-    kind = models.CharField(max_length=12, choices=InvoiceKind.choices)
+    kind = models.CharField(max_length=12, choices=DocumentKind.choices)
     year = models.PositiveSmallIntegerField()
     last_value = models.PositiveIntegerField(default=0)
 

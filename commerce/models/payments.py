@@ -105,6 +105,9 @@ class PaymentOperation(TenantOwned):
     base_currency = models.CharField(max_length=3, validators=[currency_validator])
     fx_rate = rate_field()
     amount_base = money_field()
+    payload = models.JSONField(
+        default=dict, blank=True, help_text="The canonical request, compared on a replay."
+    )
 
     objects: ClassVar[TenantManager[PaymentOperation]] = TenantManager()  # type: ignore[assignment]
 
@@ -161,6 +164,8 @@ class RefundLine(TenantOwned):
     )
     quantity = models.DecimalField(max_digits=14, decimal_places=3)
     amount = money_field()
+    discount = money_field(default=Decimal("0"), help_text="The refunded share of the discount.")
+    tax = money_field(default=Decimal("0"), help_text="The refunded share of the tax.")
     restock = models.BooleanField(default=False)
 
     objects: ClassVar[TenantManager[RefundLine]] = TenantManager()  # type: ignore[assignment]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import ClassVar
 
 from django.db import models
@@ -87,6 +88,9 @@ class ReturnLine(TenantOwned):
     line = models.ForeignKey(SalesOrderLine, on_delete=models.PROTECT, related_name="return_lines")
     quantity = qty_field()
     restock = models.BooleanField(default=True)
+    restocked_quantity = qty_field(
+        default=Decimal("0"), help_text="Units already put back into stock (by a refund)."
+    )
 
     objects: ClassVar[TenantManager[ReturnLine]] = TenantManager()  # type: ignore[assignment]
 

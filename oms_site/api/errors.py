@@ -12,6 +12,9 @@ from typing import Any
 from django.core import exceptions as django_exceptions
 from django.db import DataError, IntegrityError
 from django.http import Http404
+from kombu.exceptions import OperationalError as BrokerUnavailable
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
 from rest_framework.response import Response
@@ -64,6 +67,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(
             {"code": "conflict", "detail": "The request conflicts with existing data."},
             status=409,
+        )
+    if isinstance(exc, (RedisConnectionError, RedisTimeoutError, BrokerUnavailable)):
+        # The cache or broker is briefly unreachable (restarting): nothing was committed for
+        # this request (work committed before a failed publish answers normally, see
+        # oms_site.celery.enqueue_after_commit); the client may retry the same request.
+        logger.warning("service unavailable: %s", exc)
+        return Response(
+            {"code": "unavailable", "detail": "A backing service is unavailable; retry shortly."},
+            status=503,
+            headers={"Retry-After": "1"},
         )
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(exc, drf_exceptions.APIException):

@@ -14,11 +14,13 @@ EXPECTED_ROLES = {
     "acme.trader": ("acme-capital", "trader"),
     "acme.pm": ("acme-capital", "portfolio_manager"),
     "acme.compliance": ("acme-capital", "compliance_officer"),
+    "acme.compliance2": ("acme-capital", "compliance_officer"),
     "acme.ops": ("acme-capital", "operations"),
     "globex.admin": ("globex-goods", "admin"),
     "globex.seller": ("globex-goods", "seller"),
     "globex.ops": ("globex-goods", "operations"),
     "globex.compliance": ("globex-goods", "compliance_officer"),
+    "globex.compliance2": ("globex-goods", "compliance_officer"),
     "initech.admin": ("initech", "admin"),
 }
 
@@ -64,12 +66,11 @@ def test_seed_demo_creates_tenants_users_roles_and_orders(settings):
     references = sorted(
         Order.objects.all_tenants(reason="test").values_list("tenant__slug", "reference")
     )
+    # acme: 3 demo trade orders + 11 of the planted surveillance history; globex: 2 generic
+    # demo orders + 5 routed commerce orders
     assert references == [
-        ("acme-capital", "T-000001"),
-        ("acme-capital", "T-000002"),
-        ("acme-capital", "T-000003"),
-        ("globex-goods", "S-000001"),
-        ("globex-goods", "S-000002"),
+        *[("acme-capital", f"T-{n:06d}") for n in range(1, 15)],
+        *[("globex-goods", f"S-{n:06d}") for n in range(1, 8)],
         ("initech", "S-000001"),
         ("initech", "T-000001"),
     ]

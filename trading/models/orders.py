@@ -143,7 +143,10 @@ class TradeOrder(TenantOwned):
     class Meta:
         indexes = [
             models.Index(fields=["tenant", "instrument"], name="trade_order_instrument"),
-            models.Index(fields=["tenant", "account"], name="trade_order_account"),
+            # (account, instrument) histories: positions, surveillance's per-account scans
+            models.Index(
+                fields=["tenant", "account", "instrument"], name="trade_order_account_instr"
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(quantity__gt=0), name="trade_qty_gt0"),

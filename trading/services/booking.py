@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
 
 from django.db.models import F
 
@@ -102,10 +103,16 @@ def trade_book(*, trade_order: TradeOrder, execution: Execution) -> Trade:
     cash_delta = (-gross if signed > 0 else gross) - execution.fee
     _cash_move(trade_order=trade_order, currency=instrument.currency, delta=cash_delta)
     trade_date = execution.transacted_at.date()
+    # The account row in hand (locked with the order) spares the same-tenant check a query.
+    account: dict[str, Any] = (
+        {"account": trade_order.account}
+        if TradeOrder.account.is_cached(trade_order)
+        else {"account_id": trade_order.account_id}
+    )
     return Trade.objects.create(
         tenant_id=trade_order.tenant_id,
         execution=execution,
-        account_id=trade_order.account_id,
+        **account,
         instrument=instrument,
         side=trade_order.side,
         quantity=qty,

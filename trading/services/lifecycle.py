@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 
 from orders.models import TERMINAL_STATUSES, EventKind, OrderStatus
 from orders.services import event_record, order_apply_transition, order_lock
+from trading.fill_listeners import fill_listeners_notify
 from trading.models import (
     ExecType,
     Execution,
@@ -28,6 +29,7 @@ from trading.models.fields import PRICE_PLACES
 from trading.models.orders import VENUE_ORDER_LIVE
 from trading.services.booking import trade_book
 from trading.services.reports import report_emit
+from trading.services.write_behind import row_save, writes_flush
 
 logger = logging.getLogger(__name__)
 ZERO = Decimal("0")
@@ -77,20 +79,23 @@ def child_lock(*, tenant_id: int, venue_order_id: int) -> VenueOrder | None:
     )
     if order_id is None:
         return None
-    trade_lock(tenant_id=tenant_id, order_id=order_id)
-    return (
+    trade = trade_lock(tenant_id=tenant_id, order_id=order_id)
+    child = (
         VenueOrder.objects.for_tenant(tenant_id)
         .select_for_update(of=("self",))
-        .select_related("venue", "order__instrument")
+        .select_related("venue")
         .get(pk=venue_order_id)
     )
+    child.order = trade  # the locked parent, not a second unlocked copy
+    return child
 
 
 def trade_save(trade: TradeOrder) -> None:
-    trade.save(update_fields=TRADE_FIELDS)
+    row_save(trade, TRADE_FIELDS)
 
 
 def live_children(trade: TradeOrder) -> list[VenueOrder]:
+    writes_flush()  # the children's states as this transaction has them
     return list(
         VenueOrder.objects.for_tenant(trade.tenant_id)
         .select_for_update(of=("self",))
@@ -182,7 +187,7 @@ def fill_apply(
             if child.cum_qty >= child.quantity
             else VenueOrderState.PARTIALLY_FILLED
         )
-        child.save(update_fields=["cum_qty", "state", "updated_at"])
+        row_save(child, ["cum_qty", "state", "updated_at"])
     if trade.leaves_qty == 0:
         _transition(trade, "complete", "Filled.")
     else:
@@ -196,6 +201,8 @@ def fill_apply(
     )
     trade_save(trade)
     trade_book(trade_order=trade, execution=execution)
+    writes_flush()  # listeners see the order, its child and its reports as they now stand
+    fill_listeners_notify(execution)
     if (
         trade.leaves_qty > 0
         and child is not None
@@ -211,7 +218,7 @@ def fill_apply(
 def child_done(trade: TradeOrder, child: VenueOrder, state: str, text: str = "") -> None:
     """A child ended (canceled, expired, rejected) at its venue; settle the parent."""
     child.state = state
-    child.save(update_fields=["state", "updated_at"])
+    row_save(child, ["state", "updated_at"])
     if trade.order.status in TERMINAL_STATUSES or live_children(trade):
         if trade.pending == PendingAction.CANCEL and trade.order.status == OrderStatus.COMPLETED:
             _pending_clear(trade, EventKind.CANCEL_REJECTED, "Too late to cancel: filled.")

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from trading.models import ExecType, Execution, ExecutionReport, TradeOrder
 from trading.models.orders import fix_ord_status
+from trading.services.write_behind import report_add
 
 
 def report_emit(
@@ -22,9 +23,11 @@ def report_emit(
 
     ``order_qty`` overrides the reported OrderQty: fills during a pending replace report the
     original quantity (FIX: "the current order prior to the state change request").
+    Inside a write-behind block (``write_behind.writes_deferred``: reports applied to rows in
+    hand) the row is inserted with the block's other reports, at the block's next flush.
     """
     trade.exec_seq += 1
-    return ExecutionReport.objects.create(
+    report = ExecutionReport(
         tenant_id=trade.tenant_id,
         order=trade,
         exec_id=f"{trade.order.reference}-{trade.exec_seq}",
@@ -39,6 +42,8 @@ def report_emit(
         execution=execution,
         text=text[:500],
     )
+    report_add(report)  # at once, or with the block's other reports (write_behind)
+    return report
 
 
 __all__ = ["ExecType", "report_emit"]

@@ -42,12 +42,16 @@ def _check_role(order: Order, actor: Any) -> None:
 
 
 @transaction.atomic
-def trade_order_cancel(*, tenant: Tenant, order: Order, actor: Any, reason: str = "") -> Order:
-    """Registered as the trade kind's cancel handler (orders.kinds)."""
+def trade_order_cancel(
+    *, tenant: Tenant, order: Order, actor: Any, reason: str = "", check_permission: bool = True
+) -> Order:
+    """Registered as the trade kind's cancel handler (orders.kinds). ``check_permission``
+    False: the caller has checked its own authority (compliance's kill switch)."""
     from trading.tasks import venue_order_cancel
 
     trade = lifecycle.trade_lock(tenant_id=tenant.pk, order_id=order.pk)
-    _check_role(trade.order, actor)
+    if check_permission:
+        _check_role(trade.order, actor)
     _refuse_if_not_workable(trade, "cancel")
     children = lifecycle.live_children(trade)
     event_record(order=trade.order, kind=EventKind.CANCEL_REQUESTED, actor=actor, reason=reason)

@@ -4,6 +4,13 @@ The OMS calls ``send`` / ``cancel`` / ``replace`` on a child order's adapter; th
 with :class:`VenueReport` objects delivered to ``trading.services.venue_reports.venue_report_apply``
 (immediately for the in-process simulator, from a session thread for a FIX adapter). The OMS
 knows nothing else of a venue: whether it is simulated is the adapter's business.
+
+An adapter may declare ``sends_in_transaction = True``: its venue answers in process, on the
+caller's thread and inside the caller's transaction (as the simulator does). The router then
+sends an order's lone new child in the very transaction that creates it, with the parent and
+the child in hand (``trading.services.venue_reports.children_in_hand``). Any other adapter
+(the default) gets its children only once they are committed, from the ``venue_order_send``
+task, so that reports arriving on another connection find them.
 """
 
 from __future__ import annotations
@@ -62,6 +69,16 @@ _factories: dict[str, Callable[[Venue], VenueAdapter]] = {}
 def adapter_register(name: str, factory: Callable[[Venue], VenueAdapter]) -> None:
     """Register an adapter factory; ``simulated`` venues use the one named "simulated"."""
     _factories[name] = factory
+
+
+def sends_in_transaction(venue: Venue) -> bool:
+    """Whether the venue's adapter answers in process, inside the caller's transaction (False
+    too when the venue has no adapter: its send task reports that)."""
+    try:
+        adapter = adapter_for(venue)
+    except LookupError:
+        return False
+    return bool(getattr(adapter, "sends_in_transaction", False))
 
 
 def adapter_for(venue: Venue) -> VenueAdapter:

@@ -22,7 +22,6 @@ from contextlib import contextmanager
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from django.db import transaction
 from django.db.models import F
 
 from trading.models import Quote, Side, TimeInForce, Venue, VenueOrder
@@ -45,26 +44,24 @@ def _leaves(child: VenueOrder) -> Decimal:
 @contextmanager
 def _child_locked(tenant_id: int, pk: int) -> Iterator[VenueOrder | None]:
     """One transaction per child: the parent locked first (the trading lock order), then the
-    child re-read; None when it is no longer live."""
-    from trading.services.lifecycle import child_lock
+    child, both in hand for the reports; None when it is no longer live."""
+    from trading.services.venue_reports import child_locked_in_hand
 
-    with transaction.atomic():
-        child = child_lock(tenant_id=tenant_id, venue_order_id=pk)
-        if child is None:
-            yield None
-            return
-        yield child if child.state in VENUE_ORDER_LIVE else None
+    with child_locked_in_hand(tenant_id=tenant_id, venue_order_id=pk) as child:
+        yield child if child is not None and child.state in VENUE_ORDER_LIVE else None
 
 
 def _refresh(child: VenueOrder) -> VenueOrder:
-    return (
-        VenueOrder.objects.for_tenant(child.tenant_id)
-        .select_related("venue", "order__instrument")
-        .get(pk=child.pk)
-    )
+    """The child as the OMS has it after the reports just delivered."""
+    from trading.services.venue_reports import child_current
+
+    return child_current(child)
 
 
 class SimulatedVenue:
+    # Reports are delivered on the caller's thread, inside its transaction (base.py).
+    sends_in_transaction = True
+
     def __init__(self, venue: Venue) -> None:
         self.venue = venue
 
@@ -219,7 +216,8 @@ class SimulatedVenue:
         instrument = child.order.instrument
         bps = self.venue.maker_fee_bps if liquidity == "added" else self.venue.taker_fee_bps
         fee = (instrument.notional(qty, price) * bps / BPS).quantize(Decimal("0.000001"))
-        seq = child.executions.count() + 1
+        # Exec ids number the child's fills; a child with nothing filled has none yet.
+        seq = 1 if child.cum_qty == 0 else child.executions.count() + 1
         self._report(
             child,
             ReportKind.FILL,

@@ -40,7 +40,13 @@ ORDERS = [
     ("globex-goods", "globex.seller", "sales", "demo-globex-2", "Demo marketplace order"),
     ("initech", "initech.admin", "sales", "demo-initech-2", "Demo sales order"),
 ]
-DOMAIN_SEEDERS = ("trading.demo", "commerce.demo", "compliance.demo")
+DOMAIN_SEEDERS = (
+    "trading.demo",
+    "commerce.demo",
+    "commerce.demo_marketplaces",
+    "compliance.demo",
+    "compliance.demo_surveillance",
+)
 
 
 class Command(BaseCommand):

@@ -250,16 +250,19 @@ def test_a_batch_journals_each_order_like_a_single_entry(tenant, mkt, trader):
 def test_a_batch_enqueues_one_routing_task_for_all_its_orders(
     tenant, mkt, trader, django_capture_on_commit_callbacks, monkeypatch
 ):
-    from trading import tasks
 
     sent = []
-    monkeypatch.setattr(tasks.route_orders, "delay_on_commit", lambda **kw: sent.append(kw))
-    monkeypatch.setattr(tasks.route_order, "delay_on_commit", lambda **kw: sent.append(kw))
+
+    def record(task, kwargs, **options):
+        sent.append((task.name, kwargs))
+
+    monkeypatch.setattr("oms_site.celery.publish", record)
     batch = [order_body(client_order_id=f"r-{n}") for n in range(3)]
     batch.append(order_body(client_order_id="r-bad", quantity="0"))
-    client_for(trader).post(BATCH, batch, format="json")
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(trader).post(BATCH, batch, format="json")
     ids = [trade_by_client_id(tenant, f"r-{n}").pk for n in range(3)]
-    assert sent == [{"tenant_id": tenant.pk, "order_ids": ids}]
+    assert sent == [("trading.tasks.route_orders", {"tenant_id": tenant.pk, "order_ids": ids})]
 
 
 def test_screens_hold_and_reject_orders_inside_a_batch(

@@ -1,0 +1,367 @@
+"""Marketplace import speed: ``python -m bench.commerce_import``.
+
+Imports N orders (default 100,000, ``QUICK=1``: 5,000; ``BENCH_ORDERS`` overrides), two lines
+each, from a local eBay Sell Fulfillment server (a separate process serving pre-built
+``getOrders`` pages of 200) through the real connector (HTTP, JSON parsing, status mapping) and
+the real sync run + set-based upsert (references, Order, SalesOrder, lines, marketplace payment
++ capture operation, one IMPORTED journal row per order, screening, routing hook; one
+COPY per table and page on PostgreSQL), on a scratch PostgreSQL
+database given by ``BENCH_DATABASE_URL`` (default
+``postgres://postgres@127.0.0.1:5432/bench_import``), which is dropped and created.
+
+Prints:
+- the upsert rate: median over pages of orders / (time inside ``orders_upsert``), and the
+  end-to-end rate of the whole run (HTTP + parsing + upsert + run bookkeeping);
+- a baseline measured in the same run: plain ``bulk_create`` of the same Order, SalesOrder and
+  line rows (no references, journal, payment, screening or validation), median per page;
+- the ratio upsert / baseline;
+- a re-sync of the same, unchanged pages: created / updated counts and the row counts and
+  ``xmin`` sums of the order tables before and after (equal = nothing written).
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+PAGE = 200
+SKUS = [f"BENCH-{n:03d}" for n in range(50)]
+
+
+def _orders_page(offset: int, count: int, total: int, base: datetime) -> bytes:
+    orders = []
+    for n in range(offset, min(offset + count, total)):
+        when = (base + timedelta(milliseconds=n)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        orders.append(
+            {
+                "orderId": f"27-{n:08d}-00000",
+                "creationDate": when,
+                "lastModifiedDate": when,
+                "orderFulfillmentStatus": "NOT_STARTED",
+                "orderPaymentStatus": "PAID",
+                "cancelStatus": {"cancelState": "NONE_REQUESTED"},
+                "pricingSummary": {"total": {"value": "25.00", "currency": "USD"}},
+                "fulfillmentStartInstructions": [
+                    {
+                        "shippingStep": {
+                            "shipTo": {
+                                "fullName": "Bench Buyer",
+                                "contactAddress": {
+                                    "addressLine1": "1 Bench St",
+                                    "city": "Berlin",
+                                    "postalCode": "10115",
+                                    "countryCode": "DE",
+                                },
+                            }
+                        }
+                    }
+                ],
+                "lineItems": [
+                    {
+                        "lineItemId": f"{n}-1",
+                        "sku": SKUS[n % len(SKUS)],
+                        "quantity": 1,
+                        "lineItemCost": {"value": "15.00", "currency": "USD"},
+                    },
+                    {
+                        "lineItemId": f"{n}-2",
+                        "sku": SKUS[(n * 7 + 3) % len(SKUS)],
+                        "quantity": 2,
+                        "lineItemCost": {"value": "10.00", "currency": "USD"},
+                    },
+                ],
+            }
+        )
+    body: dict[str, Any] = {"total": total, "limit": count, "offset": offset, "orders": orders}
+    if offset + count < total:
+        body["next"] = f"/sell/fulfillment/v1/order?offset={offset + count}"
+    return json.dumps(body).encode()
+
+
+def _serve(port_queue: Any, total: int, base_iso: str) -> None:
+    base = datetime.fromisoformat(base_iso)
+    pages = {offset: _orders_page(offset, PAGE, total, base) for offset in range(0, total, PAGE)}
+    empty = _orders_page(total, PAGE, total, base)
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            query = parse_qs(urlsplit(self.path).query)
+            offset = int(query.get("offset", ["0"])[0])
+            body = pages.get(offset, empty)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    port_queue.put(server.server_address[1])
+    server.serve_forever()
+
+
+def _database(url: str) -> None:
+    import psycopg2  # type: ignore[import-untyped]
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin = psycopg2.connect(
+        host=parts.hostname,
+        port=parts.port or 5432,
+        user=parts.username or "postgres",
+        password=parts.password or None,
+        dbname="postgres",
+    )
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+
+
+def _xmin(tables: list[str]) -> list[tuple[str, int, int]]:
+    from django.db import connection
+
+    result = []
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"SELECT count(*), coalesce(sum(xmin::text::bigint), 0) FROM {table}")
+            count, xsum = cursor.fetchone()
+            result.append((table, int(count), int(xsum)))
+    return result
+
+
+class _Statements:
+    """An ``execute_wrapper`` counting statements and their time by kind and table."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.seconds: dict[str, float] = {}
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            words = sql.split()
+            key = " ".join(words[:3])[:60]
+            self.count += 1
+            self.seconds[key] = self.seconds.get(key, 0.0) + time.perf_counter() - started
+
+    def report(self) -> None:
+        for key, seconds in sorted(self.seconds.items(), key=lambda kv: -kv[1])[:15]:
+            print(f"  {seconds:7.3f} s  {key}")
+
+
+def main() -> int:
+    url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_import")
+    quick = os.environ.get("QUICK") == "1"
+    total = int(os.environ.get("BENCH_ORDERS") or (5_000 if quick else 100_000))
+    _database(url)
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("OMS_TESTING", "1")
+    os.environ.setdefault("CELERY_BROKER_URL", "memory://")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms_site.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection, transaction
+
+    call_command("migrate", verbosity=0)
+
+    from commerce.models import Channel, Product, SalesOrder, SalesOrderLine, SyncRun
+    from commerce.services import sync as sync_service
+    from commerce.services.sync import sync_run_execute
+    from orders.models import Order
+    from tenancy.models import Tenant
+
+    base = datetime.now(UTC) - timedelta(days=2)
+    queue: Any = multiprocessing.Queue()
+    server = multiprocessing.Process(
+        target=_serve, args=(queue, total, base.isoformat()), daemon=True
+    )
+    server.start()
+    port = queue.get(timeout=120)
+    try:
+        tenant = Tenant.objects.create(slug="bench", name="Bench", base_currency="USD")
+        Product.objects.bulk_create([Product(tenant=tenant, sku=sku, name=sku) for sku in SKUS])
+        channel = Channel.objects.create(
+            tenant=tenant,
+            code="EBAY",
+            name="eBay bench",
+            kind="ebay",
+            currency="USD",
+            endpoint=f"http://127.0.0.1:{port}",
+            credentials={"access_token": "bench-token"},
+        )
+        timings: list[tuple[int, float]] = []
+        real_upsert = sync_service.orders_upsert
+
+        def timed_upsert(**kwargs: Any) -> Any:
+            started = time.perf_counter()
+            result = real_upsert(**kwargs)
+            timings.append((len(kwargs["orders"]), time.perf_counter() - started))
+            return result
+
+        sync_service.orders_upsert = timed_upsert
+
+        # --- import ------------------------------------------------------------------------
+        run = SyncRun.objects.create(tenant=tenant, channel=channel, trigger="bench")
+        statements = _Statements()
+        started = time.perf_counter()
+        with connection.execute_wrapper(statements):
+            done = sync_run_execute(tenant_id=tenant.pk, run_id=run.pk, sleep=time.sleep)
+        elapsed = time.perf_counter() - started
+        assert done is not None
+        print(
+            f"import: {done.status}, created {done.created}, "
+            f"errors {done.errors}, pages {done.pages}"
+        )
+        rates = [n / t for n, t in timings if n]
+        upsert_median = statistics.median(rates)
+        print(f"upsert rate (median per page): {upsert_median:,.0f} orders/s")
+        print(
+            f"statements per page (besides one COPY per table): "
+            f"{statements.count / max(1, done.pages):.1f}"
+        )
+        if os.environ.get("BENCH_STATEMENTS") == "1":
+            statements.report()
+        print(
+            f"end-to-end (HTTP + parse + upsert): {done.created / elapsed:,.0f} orders/s "
+            f"({done.created} in {elapsed:.1f} s)"
+        )
+
+        # --- baseline: plain bulk_create of the same rows (no OMS logic) ---------------------
+        from commerce.marketplaces.base import Window
+        from commerce.marketplaces.ebay import EbayConnector
+
+        other = Tenant.objects.create(slug="baseline", name="Baseline", base_currency="USD")
+        products = {
+            p.sku: p
+            for p in Product.objects.bulk_create(
+                [Product(tenant=other, sku=sku, name=sku) for sku in SKUS]
+            )
+        }
+        base_channel = Channel.objects.create(
+            tenant=other,
+            code="EBAY",
+            name="baseline",
+            kind="ebay",
+            currency="USD",
+            endpoint=channel.endpoint,
+            credentials=channel.credentials,
+        )
+        connector = EbayConnector(base_channel)
+        window = Window(base - timedelta(days=1), datetime.now(UTC))
+        baseline_pages = min(total // PAGE, 100)
+        baseline_rates = []
+        counter = 0
+        for page_no in range(baseline_pages):
+            page = connector.fetch_page(window, str(page_no * PAGE) if page_no else None)
+            t0 = time.perf_counter()
+            with transaction.atomic():
+                orders = []
+                for market in page.orders:
+                    counter += 1
+                    orders.append(
+                        Order(
+                            tenant=other,
+                            kind="sales",
+                            reference=f"B-{counter:07d}",
+                            client_order_id=f"EBAY:{market.external_id}",
+                            status="open",
+                        )
+                    )
+                Order.objects.bulk_create(orders)
+                sales = [
+                    SalesOrder(
+                        tenant=other,
+                        order=o,
+                        channel=base_channel,
+                        external_id=m.external_id,
+                        currency="USD",
+                        base_currency="USD",
+                        grand_total=m.lines[0].unit_price,
+                        marketplace_status=m.marketplace_status,
+                        marketplace_updated_at=m.updated_at,
+                        ship_city=m.ship_city,
+                        ship_country=m.ship_country,
+                    )
+                    for o, m in zip(orders, page.orders, strict=True)
+                ]
+                SalesOrder.objects.bulk_create(sales)
+                SalesOrderLine.objects.bulk_create(
+                    [
+                        SalesOrderLine(
+                            tenant=other,
+                            sales_order=s,
+                            line_no=i,
+                            product=products[ln.sku],
+                            sku=ln.sku,
+                            quantity=ln.quantity,
+                            unit_price=ln.unit_price,
+                            total=ln.quantity * ln.unit_price,
+                        )
+                        for s, m in zip(sales, page.orders, strict=True)
+                        for i, ln in enumerate(m.lines, start=1)
+                    ]
+                )
+            baseline_rates.append(len(page.orders) / (time.perf_counter() - t0))
+        connector.close()
+        baseline_median = statistics.median(baseline_rates)
+        print(
+            f"baseline plain bulk_create (median per page, {baseline_pages} pages): "
+            f"{baseline_median:,.0f} orders/s"
+        )
+        print(f"ratio upsert / baseline: {upsert_median / baseline_median:.2f}")
+
+        # --- re-sync of unchanged pages ------------------------------------------------------
+        tables = [
+            connection.ops.quote_name(m._meta.db_table) for m in (Order, SalesOrder, SalesOrderLine)
+        ] + ['"orders_orderevent"', '"commerce_payment"']
+        before = _xmin(tables)
+        Channel.objects.for_tenant(tenant).filter(pk=channel.pk).update(
+            sync_overlap_seconds=4 * 86400
+        )
+        timings.clear()
+        again = SyncRun.objects.create(tenant=tenant, channel=channel, trigger="bench")
+        t0 = time.perf_counter()
+        redone = sync_run_execute(tenant_id=tenant.pk, run_id=again.pk, sleep=time.sleep)
+        resync_elapsed = time.perf_counter() - t0
+        after = _xmin(tables)
+        assert redone is not None
+        print(
+            f"re-sync: created {redone.created}, updated {redone.updated}, "
+            f"skipped {redone.skipped} in {resync_elapsed:.1f} s"
+        )
+        for (table, count_before, x_before), (_, count_after, x_after) in zip(
+            before, after, strict=True
+        ):
+            same = "unchanged" if (count_before, x_before) == (count_after, x_after) else "CHANGED"
+            print(
+                f"  {table}: rows {count_before} -> {count_after}, "
+                f"xmin sum {x_before} -> {x_after}: {same}"
+            )
+        ok = upsert_median >= 5000 and before == after and redone.created == 0
+        print(f"goal >= 5,000 orders/s and re-sync writes nothing: {'met' if ok else 'NOT met'}")
+        return 0
+    finally:
+        server.terminate()
+        server.join()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

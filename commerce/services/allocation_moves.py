@@ -1,0 +1,225 @@
+"""Staff moves of allocations between warehouses, and the release of an order's stock.
+
+Lock order, as everywhere: the order, then reservations, then stock rows by pk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from commerce.geo import distance_km_float
+from commerce.models import (
+    Allocation,
+    AllocationStatus,
+    FulfilmentLine,
+    FulfilmentState,
+    Reservation,
+    ReservationStatus,
+    SalesOrder,
+    Stock,
+    Warehouse,
+)
+from commerce.services.allocation import ROUTABLE_STATUSES
+from commerce.services.rows import journal_row, rows_set
+from oms_site.errors import Conflict, NotFound, ValidationFailed
+from orders.models import EventKind, Order, OrderEvent
+from tenancy.models import Tenant
+
+Actor = Any
+ZERO = Decimal("0")
+
+
+def _lock_stock(tenant_id: int, pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Stock]:
+    """Lock the stock rows of (warehouse, product) pairs, by pk; missing rows are absent."""
+    query = Q(pk__in=[])
+    for warehouse_id, product_id in set(pairs):
+        query |= Q(warehouse_id=warehouse_id, product_id=product_id)
+    rows = Stock.objects.for_tenant(tenant_id).select_for_update().filter(query).order_by("pk")
+    return {(s.warehouse_id, s.product_id): s for s in rows}
+
+
+def allocations_release(*, tenant_id: int, sales_order: SalesOrder) -> dict[str, Any]:
+    """Give back the stock of every active allocation and reservation of an order (the caller
+    holds the order's lock and journals the returned summary with its own action)."""
+    allocations = list(
+        Allocation.objects.for_tenant(tenant_id)
+        .filter(sales_order=sales_order, status=AllocationStatus.ACTIVE)
+        .select_related("line")
+        .order_by("pk")
+    )
+    reservations = list(
+        Reservation.objects.for_tenant(tenant_id)
+        .select_for_update()
+        .filter(sales_order=sales_order, status=ReservationStatus.ACTIVE)
+        .select_related("stock")
+        .order_by("pk")
+    )
+    pairs = [(a.warehouse_id, a.line.product_id) for a in allocations]
+    pairs += [(r.stock.warehouse_id, r.stock.product_id) for r in reservations]
+    stock = _lock_stock(tenant_id, pairs)
+    now = timezone.now()
+    for allocation in allocations:
+        row = stock[(allocation.warehouse_id, allocation.line.product_id)]
+        row.allocated -= allocation.quantity
+        allocation.status = AllocationStatus.RELEASED
+        allocation.updated_at = now
+    for reservation in reservations:
+        row = stock[(reservation.stock.warehouse_id, reservation.stock.product_id)]
+        row.reserved -= reservation.quantity
+        reservation.status = ReservationStatus.RELEASED
+        reservation.updated_at = now
+    for row in stock.values():
+        row.updated_at = now
+    rows_set(Stock, tenant_id, list(stock.values()), ["allocated", "reserved", "updated_at"])
+    rows_set(Allocation, tenant_id, allocations, ["status", "updated_at"])
+    rows_set(Reservation, tenant_id, reservations, ["status", "updated_at"])
+    return {
+        "released": [
+            {
+                "allocation": a.pk,
+                "sku": a.line.sku,
+                "warehouse_id": a.warehouse_id,
+                "quantity": a.quantity,
+            }
+            for a in allocations
+        ],
+        "reservations_released": [r.pk for r in reservations],
+    }
+
+
+@transaction.atomic
+def allocation_move(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    allocation_id: int,
+    warehouse_id: int,
+    quantity: Decimal | None = None,
+    reason: str = "",
+) -> Allocation:
+    """Move an active allocation (or ``quantity`` of it) to another warehouse.
+
+    Refused with 409 when the allocation is no longer active, when goods of it are already in
+    a fulfilment of the old warehouse (cancel that fulfilment first), or when the target
+    warehouse does not have the goods available; with 400 when the target is the same,
+    inactive or unknown, or the quantity is not within (0, allocated]. Journaled
+    ``ALLOCATION_MOVED`` with both warehouses and their distances to the shipping address.
+    Returns the allocation now in the target warehouse."""
+    head = (
+        Allocation.objects.for_tenant(tenant)
+        .filter(pk=allocation_id)
+        .values_list("sales_order_id", flat=True)
+        .first()
+    )
+    if head is None:
+        raise NotFound("Allocation not found.")
+    order = Order.objects.for_tenant(tenant).select_for_update(of=("self",)).get(pk=head)
+    allocation = (
+        Allocation.objects.for_tenant(tenant)
+        .select_related("line", "warehouse", "sales_order")
+        .get(pk=allocation_id)
+    )
+    target = Warehouse.objects.for_tenant(tenant).filter(pk=warehouse_id).first()
+    if target is None or not target.active:
+        raise ValidationFailed(errors={"warehouse": ["No active warehouse with this id."]})
+    if target.pk == allocation.warehouse_id:
+        raise ValidationFailed(errors={"warehouse": ["The goods are already allocated there."]})
+    if allocation.status != AllocationStatus.ACTIVE:
+        raise Conflict(f"The allocation is {allocation.status}: only active ones move.")
+    if order.status not in ROUTABLE_STATUSES:
+        raise Conflict(f"The order is {order.status}.")
+    moving = allocation.quantity if quantity is None else quantity
+    if not (ZERO < moving <= allocation.quantity):
+        raise ValidationFailed(
+            errors={"quantity": [f"Must be greater than 0 and at most {allocation.quantity}."]}
+        )
+    in_fulfilment = (
+        FulfilmentLine.objects.for_tenant(tenant)
+        .filter(
+            line_id=allocation.line_id,
+            fulfilment__warehouse_id=allocation.warehouse_id,
+        )
+        .exclude(fulfilment__state=FulfilmentState.CANCELED)
+    )
+    if in_fulfilment.exists():
+        raise Conflict("These goods are in a fulfilment of that warehouse: cancel it first.")
+    product_id = allocation.line.product_id
+    stock = _lock_stock(tenant.pk, [(allocation.warehouse_id, product_id), (target.pk, product_id)])
+    source, dest = stock[(allocation.warehouse_id, product_id)], stock.get((target.pk, product_id))
+    available = dest.on_hand - dest.allocated - dest.reserved if dest is not None else ZERO
+    if dest is None or available < moving:
+        raise Conflict(
+            f"{target.code} has {available} of {allocation.line.sku} available, {moving} needed.",
+            extra={"available": str(available)},
+        )
+    source.allocated -= moving
+    dest.allocated += moving
+    source.save(update_fields=["allocated", "updated_at"])
+    dest.save(update_fields=["allocated", "updated_at"])
+    sales = allocation.sales_order
+    allocation_from = allocation.warehouse.code
+    distances = _move_distances(sales, allocation.warehouse, target)
+    if moving == allocation.quantity:
+        allocation.warehouse = target
+        allocation.distance_km = distances["to_km"]
+        allocation.save(update_fields=["warehouse", "distance_km", "updated_at"])
+        moved = allocation
+    else:
+        allocation.quantity -= moving
+        allocation.save(update_fields=["quantity", "updated_at"])
+        moved = Allocation.objects.create(
+            tenant=tenant,
+            sales_order=sales,
+            line=allocation.line,
+            warehouse=target,
+            quantity=moving,
+            distance_km=distances["to_km"],
+        )
+    OrderEvent.objects.bulk_create(
+        [
+            journal_row(
+                order_id=order.pk,
+                tenant_id=tenant.pk,
+                kind=EventKind.ALLOCATION_MOVED,
+                actor=actor,
+                reason=reason or "Moved by staff.",
+                data={
+                    "allocation": allocation.pk,
+                    "moved_allocation": moved.pk,
+                    "line": allocation.line.line_no,
+                    "sku": allocation.line.sku,
+                    "quantity": moving,
+                    "from": allocation_from,
+                    "to": target.code,
+                    **distances,
+                },
+            )
+        ]
+    )
+    return moved
+
+
+def _move_distances(sales: SalesOrder, source: Warehouse, target: Warehouse) -> dict[str, Any]:
+    def km(warehouse: Warehouse) -> Decimal | None:
+        if None in (
+            sales.ship_latitude,
+            sales.ship_longitude,
+            warehouse.latitude,
+            warehouse.longitude,
+        ):
+            return None
+        value = distance_km_float(
+            sales.ship_latitude,
+            sales.ship_longitude,
+            warehouse.latitude,
+            warehouse.longitude,
+        )
+        return Decimal(str(round(value, 3)))
+
+    return {"from_km": km(source), "to_km": km(target)}

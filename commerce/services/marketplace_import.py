@@ -1,0 +1,145 @@
+"""The upsert of marketplace orders: one page of orders in a handful of statements.
+
+:func:`orders_upsert` stores one page (a list of :class:`MarketOrder`) inside the caller's
+transaction, keyed by (tenant, channel, external id), the unique constraint of ``SalesOrder``:
+
+1. The channel row is locked (``SELECT ... FOR UPDATE``): every writer of a channel's
+   marketplace orders (sync pages, Shopify webhooks) goes through it, so the read of the
+   existing rows below is not racy; the unique constraints of ``Order`` and ``SalesOrder``
+   remain the arbiter (an insert that hits them raises ``IntegrityError`` and the caller
+   retries the page, which then finds the row).
+2. One query reads the stored (order id, marketplace_updated_at) of the page's external ids
+   (one probe of ``SalesOrder``'s unique index per key, see ``import_rows.sales_orders_stored``).
+3. Orders already stored: an update whose ``updated_at`` is not newer than the stored
+   ``marketplace_updated_at`` is ignored (``skipped``: a re-sync of unchanged pages writes
+   nothing); a newer one updates the marketplace status/time with a ``MARKETPLACE_UPDATED``
+   journal row, and a marketplace cancellation cancels the order as the sales kind's cancel does
+   (stock released, unshipped fulfilments canceled) as a system step.
+4. New orders (state ``open``) are validated and written set-based, one statement per table
+   (``commerce.services.marketplace_insert``: references, ``Order``, ``SalesOrder``, lines,
+   payment + capture, one ``IMPORTED`` journal row per order, screening, routing hook). New
+   orders the marketplace reports as pending (not yet paid), shipped (fulfilled outside this
+   OMS) or canceled are ``skipped``.
+
+Payment: a marketplace collects the buyer's money itself, so an imported order is paid. This is
+recorded as one ``Payment`` (method ``marketplace``, provider reference = the external id,
+authorised = captured = grand total, state ``captured``) and one ``capture`` operation
+(idempotency key ``mkt:<channel id>:<external id>:capture``, amounts in order and base currency
+with the rate used), and the order's ``payment_status`` is ``paid``; the ``IMPORTED`` journal row
+carries the payment. Refunds then work against that captured amount.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from commerce.marketplaces.base import MarketOrder, MarketState
+from commerce.models import Channel, SalesOrder
+from commerce.services.import_rows import sales_orders_stored
+from commerce.services.marketplace_insert import UpsertResult, market_orders_insert
+from orders.models import EventKind, Order
+from orders.services import Actor, event_record, order_lock
+from tenancy.models import Tenant
+
+__all__ = ["UpsertResult", "orders_upsert"]
+
+
+# --- the upsert ---------------------------------------------------------------------------------
+
+
+def _newest_per_id(orders: Sequence[MarketOrder]) -> list[MarketOrder]:
+    """One entry per external id: the most recently modified one."""
+    newest: dict[str, MarketOrder] = {}
+    for market in orders:
+        seen = newest.get(market.external_id)
+        if seen is None or market.updated_at > seen.updated_at:
+            newest[market.external_id] = market
+    return list(newest.values())
+
+
+def orders_upsert(
+    *,
+    tenant: Tenant,
+    channel: Channel,
+    orders: Sequence[MarketOrder],
+    actor: Actor = None,
+    run_id: int | None = None,
+) -> UpsertResult:
+    """Store one page of marketplace orders (call inside a transaction; see module doc)."""
+    result = UpsertResult()
+    list(
+        Channel.objects.for_tenant(tenant)
+        .select_for_update()
+        .filter(pk=channel.pk)
+        .values_list("pk", flat=True)
+    )
+    page = _newest_per_id(orders)
+    result.skipped += len(orders) - len(page)
+    stored = sales_orders_stored(
+        tenant_id=tenant.pk, channel_id=channel.pk, external_ids=[m.external_id for m in page]
+    )
+    fresh: list[MarketOrder] = []
+    for market in page:
+        row = stored.get(market.external_id)
+        if row is None:
+            if market.state == MarketState.OPEN:
+                fresh.append(market)
+            else:
+                result.skipped += 1
+        elif row[1] is not None and market.updated_at <= row[1]:
+            result.skipped += 1
+        else:
+            _apply_update(tenant=tenant, order_id=row[0], market=market, actor=actor)
+            result.updated += 1
+    if fresh:
+        market_orders_insert(
+            tenant=tenant, channel=channel, orders=fresh, actor=actor, run_id=run_id, result=result
+        )
+    return result
+
+
+def _apply_update(*, tenant: Tenant, order_id: int, market: MarketOrder, actor: Actor) -> None:
+    """A newer marketplace version of a stored order: status/time, journal, cancellation."""
+    sales = SalesOrder.objects.for_tenant(tenant).select_for_update().get(pk=order_id)
+    previous = sales.marketplace_status
+    sales.marketplace_status = market.marketplace_status
+    sales.marketplace_updated_at = market.updated_at
+    sales.save(update_fields=["marketplace_status", "marketplace_updated_at", "updated_at"])
+    order = order_lock(tenant=tenant, order_id=order_id)
+    event_record(
+        order=order,
+        kind=EventKind.MARKETPLACE_UPDATED,
+        actor=actor,
+        data={
+            "from": previous,
+            "to": market.marketplace_status,
+            "marketplace_updated_at": market.updated_at,
+        },
+    )
+    if market.state == MarketState.CANCELED and not order.is_terminal:
+        _cancel_from_marketplace(
+            tenant=tenant, order=order, sales=sales, actor=actor, market=market
+        )
+
+
+def _cancel_from_marketplace(
+    *, tenant: Tenant, order: Order, sales: SalesOrder, actor: Actor, market: MarketOrder
+) -> None:
+    """The marketplace canceled the order: the same release as a person's cancel (the sales
+    kind's cancel path: active allocations and reservations released, unshipped fulfilments
+    canceled, all in this transaction) as a system step. Once goods have shipped the order
+    cannot be canceled here: that is journaled as a note for staff (a return follows)."""
+    from commerce.services.cancel import sales_order_cancel, sales_order_shipped
+
+    reason = f"Canceled at the marketplace ({market.marketplace_status})."
+    if sales_order_shipped(tenant=tenant, sales=sales):
+        event_record(
+            order=order,
+            kind=EventKind.NOTE,
+            actor=actor,
+            reason=f"{reason} Goods have already shipped: not canceled here.",
+        )
+        return
+    sales_order_cancel(
+        tenant=tenant, order=order, sales=sales, actor=actor, reason=reason, check_permission=False
+    )

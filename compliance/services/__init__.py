@@ -1,0 +1,1 @@
+"""Compliance write services (one module per area)."""

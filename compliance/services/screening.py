@@ -1,0 +1,914 @@
+"""The pre-trade screening engine (trade orders) and its in-memory state.
+
+Per tenant the process keeps two things in memory:
+
+- the configuration (active rules compiled per scope, restricted and watch lists, engaged kill
+  switches, locates, previous closes, short-sale triggers), reloaded when the tenant's version
+  token (``compliance.services.rules.config_version``, one cache read per screening) changes:
+  a rule, list, locate or kill-switch write is seen by the next screening;
+- the book (reference prices from ``trading.Quote``, live orders, positions, cash), reloaded
+  when older than ``settings.COMPLIANCE_BOOK_TTL`` seconds (default 0.5). Orders screened by
+  this process since the load are added to it at once (exposure, self-match), under a lock, so
+  concurrent submissions in one process cannot both use the same headroom.
+
+Running counters (throttle per account and interval, duplicate window) live in the Django cache
+(Redis in production: shared by every process, ``incr`` is atomic). So a screening makes no
+query: the per-rule work is dictionary look-ups and Decimal arithmetic. Writes are separate:
+:func:`screening_persist` stores one ``ScreeningResult`` per rule in one INSERT inside the
+submission's transaction, and warn findings raise alerts.
+
+Choices where the issue is silent (documented here, tested):
+- reference price: the most recent ``last`` over the instrument's venues (``reference=last``)
+  or the mid of the best bid and best ask across venues (``reference=mid``);
+- a market order has no price to collar; it is valued at the reference price for notional,
+  exposure and concentration; no reference price -> hard reject for the rules that need one;
+- previous close: the latest ``InstrumentClose`` before today (tenant time zone);
+- the short-sale restriction starts on the day the reference price is at or below previous
+  close x (1 - fall%) (a ``ShortSaleTrigger`` row is stored then) and lasts that day and the
+  next weekday; while it lasts a short sale whose limit is at or below the best bid (or a
+  market short sale) is refused;
+- account value = positions at reference price (average cost if none) + cash; values are not
+  FX-converted (each in its own currency);
+- a value exactly at a limit passes.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.cache import caches
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection
+from django.utils import timezone
+
+from compliance.models import (
+    InstrumentClose,
+    KillSwitch,
+    Locate,
+    RestrictedListEntry,
+    Rule,
+    RuleKind,
+    ScreeningResult,
+    ShortSaleTrigger,
+    WatchListEntry,
+)
+from compliance.models.rules import FRAUD_KINDS
+from compliance.services.rules import config_version
+from orders.models import Order, OrderStatus
+from orders.screening import Decision, Finding, Severity
+from tenancy.models import Tenant
+from trading.models import CashBalance, Instrument, Position, Quote, Side, TradeOrder
+
+ZERO = Decimal("0")
+HUNDRED = Decimal("100")
+LIVE = (OrderStatus.PENDING, OrderStatus.HELD, OrderStatus.OPEN, OrderStatus.PARTIAL)
+RESTING = (OrderStatus.PENDING, OrderStatus.OPEN, OrderStatus.PARTIAL)
+RESERVATION_SECONDS = 10.0
+
+
+def _now() -> datetime:
+    return timezone.now()
+
+
+def _d(value: Any) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _s(value: Any) -> Any:
+    return str(value) if isinstance(value, Decimal) else value
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    id: int
+    name: str
+    kind: str
+    severity: str
+    scope: str
+    target: int | None
+    p: dict[str, Any]
+
+
+@dataclass
+class Config:
+    token: str
+    tz: ZoneInfo
+    trade_rules: dict[tuple[str, int | None], list[CompiledRule]]
+    sales_rules: list[CompiledRule]
+    restricted_instruments: dict[int, str]
+    restricted_issuers: dict[str, str]
+    watch_instruments: dict[int, str]
+    watch_issuers: dict[str, str]
+    kill_switches: list[tuple[int, str, int | None, str]]
+    locates: dict[tuple[int, int, date], Decimal]
+    closes: dict[int, list[tuple[date, Decimal]]]
+    triggers: dict[int, set[date]]
+
+
+@dataclass
+class Book:
+    loaded_at: float
+    quotes: dict[int, tuple[Decimal | None, Decimal | None, Decimal | None]]
+    exposure: dict[int, Decimal]
+    # resting orders by (instrument, beneficial owner): (order id, side, limit price)
+    resting: dict[tuple[int, str], list[tuple[int, str, Decimal | None]]]
+    positions: dict[int, list[tuple[int, Decimal, Decimal]]]
+    cash: dict[tuple[int, str], Decimal]
+    instruments: dict[int, tuple[str, str, Decimal, str]]
+    seen_live: set[int]
+    # orders screened in this process since the load: (order id, account, notional, time),
+    # with their running sums per account and in total
+    reserved: list[tuple[int, int, Decimal, float]] = field(default_factory=list)
+    reserved_by_account: dict[int, Decimal] = field(default_factory=dict)
+    reserved_total: Decimal = ZERO
+    exposure_total: Decimal = ZERO
+    holdings: dict[int, Any] = field(default_factory=dict)
+
+    def reserve(self, order_id: int, account_id: int, notional: Decimal, at: float) -> None:
+        self.reserved.append((order_id, account_id, notional, at))
+        self.reserved_by_account[account_id] = (
+            self.reserved_by_account.get(account_id, ZERO) + notional
+        )
+        self.reserved_total += notional
+
+    def exposure_of(self, account_id: int | None) -> Decimal:
+        if account_id is None:
+            return self.exposure_total + self.reserved_total
+        return self.exposure.get(account_id, ZERO) + self.reserved_by_account.get(account_id, ZERO)
+
+
+@dataclass
+class TenantState:
+    config: Config
+    book: Book | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_states: dict[int, TenantState] = {}
+_states_lock = threading.Lock()
+
+
+def _compile(rule: Rule) -> CompiledRule:
+    target = {
+        "account": rule.account_id,
+        "instrument": rule.instrument_id,
+        "trader": rule.trader_id,
+    }
+    p = {
+        k: (_d(v) if isinstance(v, str) and k not in ("reference",) else v)
+        for k, v in rule.params.items()
+    }
+    return CompiledRule(
+        rule.pk, rule.name, rule.kind, rule.severity, rule.scope, target.get(rule.scope), p
+    )
+
+
+def _config_load(tenant_id: int, token: str) -> Config:
+    tenant = Tenant.objects.get(pk=tenant_id)
+    tz = ZoneInfo(tenant.timezone)
+    today = _now().astimezone(tz).date()
+    trade_rules: dict[tuple[str, int | None], list[CompiledRule]] = {}
+    sales_rules: list[CompiledRule] = []
+    for rule in Rule.objects.for_tenant(tenant_id).filter(active=True).order_by("kind", "id"):
+        compiled = _compile(rule)
+        if rule.kind in FRAUD_KINDS:
+            sales_rules.append(compiled)
+        else:
+            trade_rules.setdefault((rule.scope, compiled.target), []).append(compiled)
+    restricted = list(RestrictedListEntry.objects.for_tenant(tenant_id).filter(active=True))
+    watched = list(WatchListEntry.objects.for_tenant(tenant_id).filter(active=True))
+    closes: dict[int, list[tuple[date, Decimal]]] = {}
+    for c in (
+        InstrumentClose.objects.for_tenant(tenant_id)
+        .filter(trade_date__gte=today - timedelta(days=10))
+        .order_by("-trade_date")
+    ):
+        closes.setdefault(c.instrument_id, []).append((c.trade_date, c.close_price))
+    triggers: dict[int, set[date]] = {}
+    for t in ShortSaleTrigger.objects.for_tenant(tenant_id).filter(
+        triggered_on__gte=today - timedelta(days=5)
+    ):
+        triggers.setdefault(t.instrument_id, set()).add(t.triggered_on)
+    return Config(
+        token=token,
+        tz=tz,
+        trade_rules=trade_rules,
+        sales_rules=sales_rules,
+        restricted_instruments={e.instrument_id: e.reason for e in restricted if e.instrument_id},
+        restricted_issuers={e.issuer: e.reason for e in restricted if e.issuer},
+        watch_instruments={e.instrument_id: e.reason for e in watched if e.instrument_id},
+        watch_issuers={e.issuer: e.reason for e in watched if e.issuer},
+        kill_switches=[
+            (k.pk, k.scope, k.account_id if k.scope == "account" else k.trader_id, k.reason)
+            for k in KillSwitch.objects.for_tenant(tenant_id).filter(engaged=True)
+        ],
+        locates={
+            (loc.account_id, loc.instrument_id, loc.date): loc.quantity
+            for loc in Locate.objects.for_tenant(tenant_id).filter(
+                date__gte=today - timedelta(days=1)
+            )
+        },
+        closes=closes,
+        triggers=triggers,
+    )
+
+
+def _book_load(tenant_id: int) -> Book:
+    quotes: dict[int, tuple[Decimal | None, Decimal | None, Decimal | None]] = {}
+    latest: dict[int, Any] = {}
+    for q in Quote.objects.for_tenant(tenant_id).order_by("updated_at", "id"):
+        last, bid, ask = quotes.get(q.instrument_id, (None, None, None))
+        if q.last is not None:
+            last = q.last
+        if q.bid is not None and (bid is None or q.bid > bid):
+            bid = q.bid
+        if q.ask is not None and (ask is None or q.ask < ask):
+            ask = q.ask
+        quotes[q.instrument_id] = (last, bid, ask)
+        latest[q.instrument_id] = q
+    instruments = {
+        i.pk: (i.issuer, i.sector, i.multiplier, i.price_convention)
+        for i in Instrument.objects.for_tenant(tenant_id).only(
+            "id", "issuer", "sector", "multiplier", "price_convention"
+        )
+    }
+    book = Book(
+        loaded_at=time.monotonic(),
+        quotes=quotes,
+        exposure={},
+        resting={},
+        positions={},
+        cash={},
+        instruments=instruments,
+        seen_live=set(),
+    )
+    rows = (
+        TradeOrder.objects.for_tenant(tenant_id)
+        .filter(order__status__in=LIVE)
+        .values_list(
+            "order_id",
+            "order__status",
+            "account_id",
+            "instrument_id",
+            "side",
+            "leaves_qty",
+            "limit_price",
+            "account__beneficial_owner",
+        )
+    )
+    for oid, status, acc, inst, side, leaves, limit, owner in rows:
+        book.seen_live.add(oid)
+        price = limit if limit is not None else _reference(book, inst, "last")
+        if price is not None:
+            book.exposure[acc] = book.exposure.get(acc, ZERO) + _notional(book, inst, leaves, price)
+        if status in RESTING:
+            book.resting.setdefault((inst, owner), []).append((oid, side, limit))
+    book.exposure_total = sum(book.exposure.values(), ZERO)
+    for pos in Position.objects.for_tenant(tenant_id).exclude(quantity=0):
+        book.positions.setdefault(pos.account_id, []).append(
+            (pos.instrument_id, pos.quantity, pos.avg_cost)
+        )
+    for cb in CashBalance.objects.for_tenant(tenant_id):
+        book.cash[(cb.account_id, cb.currency)] = cb.amount
+    return book
+
+
+def _reference(book: Book, instrument_id: int, which: str) -> Decimal | None:
+    last, bid, ask = book.quotes.get(instrument_id, (None, None, None))
+    if which == "mid":
+        return (bid + ask) / 2 if bid is not None and ask is not None else None
+    return last
+
+
+def _notional(book: Book, instrument_id: int, qty: Decimal, price: Decimal) -> Decimal:
+    _, _, mult, convention = book.instruments.get(instrument_id, ("", "", Decimal(1), "per_unit"))
+    if convention == "percent_of_par":
+        return qty * price / HUNDRED
+    return qty * price * mult
+
+
+def tenant_state(tenant_id: int) -> TenantState:
+    """The tenant's state, with its configuration current and its book fresh enough."""
+    token = config_version(tenant_id)
+    state = _states.get(tenant_id)
+    if state is None or state.config.token != token:
+        config = _config_load(tenant_id, token)
+        with _states_lock:
+            state = _states.get(tenant_id)
+            if state is None:
+                state = _states[tenant_id] = TenantState(config=config)
+            else:
+                state.config = config
+    ttl = float(getattr(settings, "COMPLIANCE_BOOK_TTL", 0.5))
+    book = state.book
+    if book is None or time.monotonic() - book.loaded_at >= ttl:
+        fresh = _book_load(tenant_id)
+        if book is not None:  # keep this process's recent reservations not yet in the rows
+            cutoff = time.monotonic() - RESERVATION_SECONDS
+            for r in book.reserved:
+                if r[3] >= cutoff and r[0] not in fresh.seen_live:
+                    fresh.reserve(*r)
+        state.book = fresh
+    return state
+
+
+def states_reset() -> None:
+    """Forget every tenant's in-memory state (tests, benchmarks)."""
+    with _states_lock:
+        _states.clear()
+
+
+# --- evaluation ------------------------------------------------------------------------------
+
+
+@dataclass
+class Line:
+    rule: CompiledRule | None
+    kind: str
+    name: str
+    passed: bool
+    severity: str
+    values: dict[str, Any]
+    message: str
+
+
+@dataclass
+class Ctx:
+    order: Order
+    trade: TradeOrder
+    state: TenantState
+    book: Book
+    now: datetime
+    today: date
+    price: Decimal | None  # the limit, or the reference for a market order
+    buy: bool
+    notional: Decimal | None = None
+    cache: Any = None
+    cache_ops: list[Callable[[], None]] = field(default_factory=list)
+
+
+Result = tuple[bool, dict[str, Any], str] | tuple[bool, dict[str, Any], str, str]
+
+
+def _order_price(ctx: Ctx) -> Decimal | None:
+    return ctx.price
+
+
+def _ev_max_quantity(ctx: Ctx, rule: CompiledRule) -> Result:
+    qty, limit = ctx.trade.quantity, rule.p["max"]
+    return qty <= limit, {"quantity": qty, "max": limit}, f"Quantity {qty} above {limit}."
+
+
+def _need_price(ctx: Ctx) -> Result | None:
+    if ctx.price is None:
+        return False, {"reference_price": None}, "No reference price to value the order.", "hard"
+    return None
+
+
+def _ev_max_notional(ctx: Ctx, rule: CompiledRule) -> Result:
+    missing = _need_price(ctx)
+    if missing:
+        return missing
+    assert ctx.price is not None
+    n = _notional(ctx.book, ctx.trade.instrument_id, ctx.trade.quantity, ctx.price)
+    return (
+        n <= rule.p["max"],
+        {"notional": n, "price": ctx.price, "max": rule.p["max"]},
+        (f"Notional {n} above {rule.p['max']}."),
+    )
+
+
+def _order_notional(ctx: Ctx) -> Decimal:
+    """The order's notional at its limit (a market order: at the reference price), once."""
+    if ctx.notional is None:
+        assert ctx.price is not None
+        ctx.notional = _notional(ctx.book, ctx.trade.instrument_id, ctx.trade.quantity, ctx.price)
+    return ctx.notional
+
+
+def _ev_credit(ctx: Ctx, rule: CompiledRule, account_id: int | None) -> Result:
+    missing = _need_price(ctx)
+    if missing:
+        return missing
+    exposure = ctx.book.exposure_of(account_id)
+    n = _order_notional(ctx)
+    total = exposure + n
+    values = {
+        "open_exposure": exposure,
+        "order_notional": n,
+        "total": total,
+        "limit": rule.p["limit"],
+    }
+    return total <= rule.p["limit"], values, f"Exposure {total} above limit {rule.p['limit']}."
+
+
+def _ev_credit_account(ctx: Ctx, rule: CompiledRule) -> Result:
+    return _ev_credit(ctx, rule, ctx.trade.account_id)
+
+
+def _ev_credit_tenant(ctx: Ctx, rule: CompiledRule) -> Result:
+    return _ev_credit(ctx, rule, None)
+
+
+def _ev_price_collar(ctx: Ctx, rule: CompiledRule) -> Result:
+    which = rule.p.get("reference", "last")
+    ref = _reference(ctx.book, ctx.trade.instrument_id, which)
+    limit = ctx.trade.limit_price
+    if ref is None:
+        return False, {"reference": which, "reference_price": None}, "No reference price.", "hard"
+    if limit is None:
+        return (
+            True,
+            {"reference_price": ref, "limit_price": None},
+            "Market order: no price to collar.",
+        )
+    deviation = abs(limit - ref) / ref * HUNDRED
+    values = {
+        "limit_price": limit,
+        "reference_price": ref,
+        "deviation_pct": deviation,
+        "max_pct": rule.p["percent"],
+    }
+    return deviation <= rule.p["percent"], values, f"Price {limit} is {deviation:.4f}% from {ref}."
+
+
+def _ev_adv(ctx: Ctx, rule: CompiledRule) -> Result:
+    adv = ctx.trade.instrument.average_daily_volume
+    if not adv:
+        return False, {"adv": None}, "No average daily volume for the instrument."
+    pct = ctx.trade.quantity / adv * HUNDRED
+    values = {"quantity": ctx.trade.quantity, "adv": adv, "pct": pct, "max_pct": rule.p["percent"]}
+    return pct <= rule.p["percent"], values, f"{pct:.4f}% of ADV above {rule.p['percent']}%."
+
+
+def _ev_throttle(ctx: Ctx, rule: CompiledRule) -> Result:
+    per = rule.p.get("per_seconds", 1)
+    bucket = int(ctx.now.timestamp()) // per
+    key = f"compliance:thr:{ctx.order.tenant_id}:{rule.id}:{ctx.trade.account_id}:{bucket}"
+    store = ctx.cache
+    count = 1 if store.add(key, 1, timeout=per + 1) else store.incr(key)
+    limit = rule.p["max_orders"]
+    values = {"orders_in_interval": count, "max_orders": limit, "per_seconds": per}
+    return count <= limit, values, f"{count} orders in {per}s above {limit}."
+
+
+def _price_key(price: Decimal | None) -> str:
+    return "MKT" if price is None else str(price.normalize())
+
+
+def _ev_duplicate(ctx: Ctx, rule: CompiledRule) -> Result:
+    t = ctx.trade
+    key = (
+        f"compliance:dup:{ctx.order.tenant_id}:{t.account_id}:{t.instrument_id}:{t.side}:"
+        f"{t.quantity.normalize()}:{_price_key(t.limit_price)}"
+    )
+    window = rule.p["window_seconds"]
+    now = ctx.now.timestamp()
+    previous = ctx.cache.get(key)
+    ctx.cache.set(key, (now, ctx.order.pk), timeout=window + 1)
+    if previous is None:
+        return True, {"window_seconds": window}, ""
+    age = Decimal(str(round(now - previous[0], 6)))
+    values = {"previous_order": previous[1], "seconds_since": age, "window_seconds": window}
+    return age >= window, values, f"Same order as {previous[1]} {age}s ago (window {window}s)."
+
+
+def _listed(
+    ctx: Ctx, by_instrument: dict[int, str], by_issuer: dict[str, str]
+) -> tuple[bool, dict[str, Any]]:
+    inst = ctx.trade.instrument
+    if inst.pk in by_instrument:
+        return True, {"instrument": inst.symbol, "reason": by_instrument[inst.pk]}
+    if inst.issuer and inst.issuer in by_issuer:
+        return True, {
+            "instrument": inst.symbol,
+            "issuer": inst.issuer,
+            "reason": by_issuer[inst.issuer],
+        }
+    return False, {"instrument": inst.symbol, "issuer": inst.issuer}
+
+
+def _ev_restricted(ctx: Ctx, rule: CompiledRule) -> Result:
+    cfg = ctx.state.config
+    hit, values = _listed(ctx, cfg.restricted_instruments, cfg.restricted_issuers)
+    return not hit, values, "On the restricted list."
+
+
+def _ev_watch(ctx: Ctx, rule: CompiledRule) -> Result:
+    cfg = ctx.state.config
+    hit, values = _listed(ctx, cfg.watch_instruments, cfg.watch_issuers)
+    return not hit, values, "On the watch list."
+
+
+def _ev_locate(ctx: Ctx, rule: CompiledRule) -> Result:
+    t = ctx.trade
+    if t.side != Side.SELL_SHORT:
+        return True, {"side": t.side}, ""
+    located = ctx.state.config.locates.get((t.account_id, t.instrument_id, ctx.today), ZERO)
+    values = {"quantity": t.quantity, "located": located, "date": ctx.today}
+    return t.quantity <= located, values, f"Short {t.quantity} exceeds located {located}."
+
+
+def _previous_close(ctx: Ctx, instrument_id: int) -> tuple[date, Decimal] | None:
+    for day, price in ctx.state.config.closes.get(instrument_id, []):
+        if day < ctx.today:
+            return day, price
+    return None
+
+
+def _previous_weekday(day: date) -> date:
+    day -= timedelta(days=1)
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return day
+
+
+def _ev_short_price(ctx: Ctx, rule: CompiledRule) -> Result:
+    t = ctx.trade
+    if t.side != Side.SELL_SHORT:
+        return True, {"side": t.side}, ""
+    inst = t.instrument_id
+    triggered = ctx.state.config.triggers.get(inst, set())
+    active_since = next(
+        (d for d in (ctx.today, _previous_weekday(ctx.today)) if d in triggered), None
+    )
+    prev = _previous_close(ctx, inst)
+    last = _reference(ctx.book, inst, "last")
+    values: dict[str, Any] = {"previous_close": prev[1] if prev else None, "last": last}
+    if active_since is None and prev is not None and last is not None:
+        threshold = prev[1] * (HUNDRED - rule.p["fall_percent"]) / HUNDRED
+        values["trigger_price"] = threshold
+        if last <= threshold:
+            active_since = ctx.today
+            ctx.cache_ops.append(lambda: _trigger_store(ctx, inst, prev[1], last))
+    values["restricted_since"] = active_since
+    if active_since is None:
+        return True, values, ""
+    bid = ctx.book.quotes.get(inst, (None, None, None))[1]
+    values.update({"best_bid": bid, "limit_price": t.limit_price})
+    if bid is None:
+        return False, values, "Short-sale restriction in force and no best bid.", "hard"
+    ok = t.limit_price is not None and t.limit_price > bid
+    return (
+        ok,
+        values,
+        f"Short-sale restriction since {active_since}: price must be above the bid {bid}.",
+    )
+
+
+def _trigger_store(ctx: Ctx, instrument_id: int, previous: Decimal, last: Decimal) -> None:
+    from compliance.services.rules import config_version_bump
+
+    ShortSaleTrigger.objects.bulk_create(
+        [
+            ShortSaleTrigger(
+                tenant_id=ctx.order.tenant_id,
+                instrument_id=instrument_id,
+                triggered_on=ctx.today,
+                previous_close=previous,
+                trigger_price=last,
+            )
+        ],
+        ignore_conflicts=True,
+    )
+    config_version_bump(ctx.order.tenant_id)
+
+
+def _crosses(buy: bool, mine: Decimal | None, theirs: Decimal | None) -> bool:
+    if mine is None or theirs is None:
+        return True
+    return mine >= theirs if buy else mine <= theirs
+
+
+def _ev_self_match(ctx: Ctx, rule: CompiledRule) -> Result:
+    t = ctx.trade
+    owner = t.account.beneficial_owner
+    opposite = (Side.SELL, Side.SELL_SHORT) if ctx.buy else (Side.BUY,)
+    for oid, side, price in ctx.book.resting.get((t.instrument_id, owner), ()):
+        if oid != ctx.order.pk and side in opposite and _crosses(ctx.buy, t.limit_price, price):
+            values = {
+                "resting_order": oid,
+                "resting_price": price,
+                "limit_price": t.limit_price,
+                "owner": owner,
+            }
+            return False, values, f"Would trade against order {oid} of the same beneficial owner."
+    return True, {"owner": owner}, ""
+
+
+@dataclass(frozen=True)
+class Holdings:
+    """An account's value and its value per issuer and per sector (positions at the reference
+    price, average cost if none, plus cash), computed once per book load."""
+
+    value: Decimal
+    by_issuer: dict[str, Decimal]
+    by_sector: dict[str, Decimal]
+
+
+def _account_holdings(book: Book, account_id: int) -> Holdings:
+    found = book.holdings.get(account_id)
+    if found is not None:
+        return found
+    by_issuer: dict[str, Decimal] = {}
+    by_sector: dict[str, Decimal] = {}
+    total = ZERO
+    for inst, qty, avg in book.positions.get(account_id, []):
+        price = _reference(book, inst, "last") or avg
+        value = _notional(book, inst, qty, price)
+        issuer, sector = _issuer_sector(book, inst)
+        by_issuer[issuer] = by_issuer.get(issuer, ZERO) + value
+        by_sector[sector] = by_sector.get(sector, ZERO) + value
+        total += value
+    cash = sum((v for (acc, _), v in book.cash.items() if acc == account_id), ZERO)
+    found = book.holdings[account_id] = Holdings(total + cash, by_issuer, by_sector)
+    return found
+
+
+def _issuer_sector(book: Book, instrument_id: int) -> tuple[str, str]:
+    meta = book.instruments.get(instrument_id)
+    issuer = (meta[0] if meta else "") or f"#{instrument_id}"
+    sector = (meta[1] if meta else "") or f"#{instrument_id}"
+    return issuer, sector
+
+
+def _after(ctx: Ctx, groups: dict[str, Decimal], key: str) -> Decimal:
+    """The group's value after this order (a buy adds its notional; cash turns into the
+    position, so the account value is unchanged)."""
+    base = groups.get(key, ZERO)
+    return base + _order_notional(ctx) if ctx.buy else base
+
+
+def _ev_issuer_concentration(ctx: Ctx, rule: CompiledRule) -> Result:
+    missing = _need_price(ctx)
+    if missing:
+        return missing
+    held = _account_holdings(ctx.book, ctx.trade.account_id)
+    value = held.value
+    issuer = _issuer_sector(ctx.book, ctx.trade.instrument_id)[0]
+    exposure = _after(ctx, held.by_issuer, issuer)
+    if value <= 0:
+        return False, {"account_value": value}, "Account value is not positive.", "hard"
+    pct = exposure / value * HUNDRED
+    values: dict[str, Any] = {
+        "issuer": issuer,
+        "issuer_value": exposure,
+        "account_value": value,
+        "pct": pct,
+    }
+    for band in ("hard", "soft", "warn"):
+        if band in rule.p and pct > rule.p[band]:
+            values["band"] = band
+            values["band_pct"] = rule.p[band]
+            return False, values, f"Issuer {issuer} at {pct:.4f}% above {rule.p[band]}%.", band
+    return True, values, ""
+
+
+def _ev_diversification(ctx: Ctx, rule: CompiledRule) -> Result:
+    missing = _need_price(ctx)
+    if missing:
+        return missing
+    held = _account_holdings(ctx.book, ctx.trade.account_id)
+    value = held.value
+    if value <= 0:
+        return False, {"account_value": value}, "Account value is not positive.", "hard"
+    issuer = _issuer_sector(ctx.book, ctx.trade.instrument_id)[0]
+    after = {**held.by_issuer, issuer: _after(ctx, held.by_issuer, issuer)}
+    pcts = {k: v / value * HUNDRED for k, v in after.items()}
+    top = max(pcts.values(), default=ZERO)
+    large = sum((p for p in pcts.values() if p > rule.p["large_threshold"]), ZERO)
+    values = {
+        "largest_issuer_pct": top,
+        "large_holdings_pct": large,
+        **{k: rule.p[k] for k in rule.p},
+    }
+    if top > rule.p["single_max"]:
+        return (
+            False,
+            values,
+            f"An issuer is {top:.4f}% of the account (max {rule.p['single_max']}%).",
+        )
+    ok = large <= rule.p["large_total_max"]
+    return ok, values, f"Issuers above {rule.p['large_threshold']}% total {large:.4f}%."
+
+
+def _ev_sector(ctx: Ctx, rule: CompiledRule) -> Result:
+    missing = _need_price(ctx)
+    if missing:
+        return missing
+    held = _account_holdings(ctx.book, ctx.trade.account_id)
+    value = held.value
+    if value <= 0:
+        return False, {"account_value": value}, "Account value is not positive.", "hard"
+    sector = _issuer_sector(ctx.book, ctx.trade.instrument_id)[1]
+    pct = _after(ctx, held.by_sector, sector) / value * HUNDRED
+    values = {"sector": sector, "pct": pct, "max_pct": rule.p["percent"], "account_value": value}
+    return pct <= rule.p["percent"], values, f"Sector {sector} at {pct:.4f}%."
+
+
+def _ev_cash(ctx: Ctx, rule: CompiledRule) -> Result:
+    if not ctx.buy:
+        return True, {"side": ctx.trade.side}, ""
+    missing = _need_price(ctx)
+    if missing:
+        return missing
+    currency = ctx.trade.instrument.currency
+    cash = ctx.book.cash.get((ctx.trade.account_id, currency), ZERO)
+    n = _order_notional(ctx)
+    values = {"cash": cash, "currency": currency, "order_notional": n}
+    return n <= cash, values, f"Needs {n} {currency}, {cash} available."
+
+
+EVALUATORS: dict[str, Callable[[Ctx, CompiledRule], Result]] = {
+    RuleKind.CREDIT_ACCOUNT: _ev_credit_account,
+    RuleKind.CREDIT_TENANT: _ev_credit_tenant,
+    RuleKind.PRICE_COLLAR: _ev_price_collar,
+    RuleKind.MAX_QUANTITY: _ev_max_quantity,
+    RuleKind.MAX_NOTIONAL: _ev_max_notional,
+    RuleKind.ADV_PERCENT: _ev_adv,
+    RuleKind.THROTTLE: _ev_throttle,
+    RuleKind.DUPLICATE: _ev_duplicate,
+    RuleKind.RESTRICTED_LIST: _ev_restricted,
+    RuleKind.WATCH_LIST: _ev_watch,
+    RuleKind.SHORT_LOCATE: _ev_locate,
+    RuleKind.SHORT_PRICE_TEST: _ev_short_price,
+    RuleKind.SELF_MATCH: _ev_self_match,
+    RuleKind.ISSUER_CONCENTRATION: _ev_issuer_concentration,
+    RuleKind.DIVERSIFICATION: _ev_diversification,
+    RuleKind.SECTOR_LIMIT: _ev_sector,
+    RuleKind.AVAILABLE_CASH: _ev_cash,
+}
+
+
+def _kill_line(ctx: Ctx) -> Line | None:
+    acc, trader = ctx.trade.account_id, ctx.order.created_by_id
+    for kid, scope, target, reason in ctx.state.config.kill_switches:
+        if (
+            scope == "tenant"
+            or (scope == "account" and target == acc)
+            or (scope == "trader" and target == trader)
+        ):
+            values = {"kill_switch": kid, "scope": scope, "reason": reason}
+            return Line(
+                None,
+                "kill_switch",
+                "kill switch",
+                False,
+                "hard",
+                values,
+                f"Kill switch engaged ({scope}).",
+            )
+    return None
+
+
+@dataclass
+class Evaluation:
+    order: Order
+    lines: list[Line]
+    decision: Decision
+    after: list[Callable[[], None]]
+
+
+def _decision(lines: list[Line]) -> Decision:
+    findings = tuple(
+        Finding(
+            rule=ln.name, severity=Severity(ln.severity), message=ln.message, data={"kind": ln.kind}
+        )
+        for ln in lines
+        if not ln.passed
+    )
+    return Decision(findings=findings)
+
+
+def trade_evaluate(order: Order) -> Evaluation:
+    """Evaluate every applicable rule for a trade order, in memory (no query)."""
+    state = tenant_state(order.tenant_id)
+    trade: TradeOrder = order.trade
+    book = state.book
+    assert book is not None
+    now = _now()
+    buy = trade.side == Side.BUY
+    price = (
+        trade.limit_price
+        if trade.limit_price is not None
+        else _reference(book, trade.instrument_id, "last")
+    )
+    ctx = Ctx(order, trade, state, book, now, now.astimezone(state.config.tz).date(), price, buy)
+    ctx.cache = caches["default"]  # one handle: each ``cache.`` access resolves it again
+    lines: list[Line] = []
+    kill = _kill_line(ctx)
+    if kill is not None:
+        lines.append(kill)
+    rules = state.config.trade_rules
+    applicable = [
+        *rules.get(("tenant", None), ()),
+        *rules.get(("account", trade.account_id), ()),
+        *rules.get(("instrument", trade.instrument_id), ()),
+        *rules.get(("trader", order.created_by_id), ()),
+    ]
+    # Under the tenant's lock: the exposure read by the credit rules and this order's
+    # reservation are one step for concurrent screenings in this process.
+    with state.lock:
+        for rule in applicable:
+            result = EVALUATORS[rule.kind](ctx, rule)
+            passed, values, message = result[0], result[1], result[2]
+            severity = result[3] if len(result) == 4 else rule.severity
+            lines.append(
+                Line(
+                    rule, rule.kind, rule.name, passed, severity, values, "" if passed else message
+                )
+            )
+        decision = _decision(lines)
+        if applicable and not decision.hard and price is not None:
+            book.reserve(order.pk, trade.account_id, _order_notional(ctx), time.monotonic())
+            if not decision.soft:
+                key = (trade.instrument_id, trade.account.beneficial_owner)
+                book.resting.setdefault(key, []).append((order.pk, trade.side, trade.limit_price))
+    return Evaluation(order, lines, decision, ctx.cache_ops)
+
+
+_COLUMNS = (
+    "tenant_id",
+    "created_at",
+    "order_id",
+    "rule_id",
+    "rule_name",
+    "kind",
+    "outcome",
+    "severity",
+    "values",
+    "message",
+)
+
+
+def screening_persist(evaluation: Evaluation) -> None:
+    """One INSERT for the screening's lines; alerts for warn findings; deferred writes."""
+    order, lines = evaluation.order, evaluation.lines
+    for op in evaluation.after:
+        op()
+    if not lines:
+        return
+    now = _now()
+    rows = [
+        (
+            order.tenant_id,
+            now,
+            order.pk,
+            ln.rule.id if ln.rule else None,
+            ln.name[:100],
+            ln.kind,
+            "pass" if ln.passed else "breach",
+            "" if ln.passed else ln.severity,
+            json.dumps({k: _s(v) for k, v in ln.values.items()}, cls=DjangoJSONEncoder),
+            ln.message[:500],
+        )
+        for ln in lines
+    ]
+    table = connection.ops.quote_name(ScreeningResult._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(c) for c in _COLUMNS)
+    marks = ", ".join(["%s"] * len(_COLUMNS))
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
+    _alerts_for_warnings(order, [ln for ln in lines if not ln.passed and ln.severity == "warn"])
+
+
+def _alerts_for_warnings(order: Order, lines: list[Line]) -> None:
+    if not lines:
+        return
+    from compliance.services.alerts import alert_raise
+
+    account_code = ""
+    trade = getattr(order, "trade", None) if order.kind == "trade" else None
+    if trade is not None:
+        account_code = trade.account.code
+    for ln in lines:
+        alert_raise(
+            tenant=order.tenant,
+            rule=ln.kind,
+            severity="medium",
+            title=f"{ln.name}: {ln.message}"[:300],
+            evidence={
+                "order": order.pk,
+                "reference": order.reference,
+                "values": {k: _s(v) for k, v in ln.values.items()},
+            },
+            order=order,
+            account_code=account_code,
+            dedupe_key=f"screen:{order.pk}:{ln.kind}:{ln.rule.id if ln.rule else 0}",
+        )
+
+
+def trade_screen(order: Order) -> Decision:
+    """The registered screen for trade orders (``orders.screening``)."""
+    evaluation = trade_evaluate(order)
+    screening_persist(evaluation)
+    return evaluation.decision

@@ -1,0 +1,240 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from commerce.models import AllocationState, AllocationStatus, ReservationStatus
+from commerce.services.allocation import sales_order_route
+from commerce.services.stock import (
+    reservation_create,
+    reservation_release,
+    reservations_expire_due,
+    stock_adjust,
+    stock_receive,
+)
+from commerce.tasks import route_reservations_expire
+from oms_site.errors import Conflict, NotFound, ValidationFailed
+from orders.models import EventKind, OrderEvent
+from tests.commerce.core.helpers import (
+    allocations_of,
+    order_enter,
+    stock_of,
+    stock_state,
+    warehouse_in,
+)
+from tests.commerce.factories import ProductFactory, WarehouseFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_receive_creates_or_adds_to_stock(tenant: Any, operations: Any) -> None:
+    a = ProductFactory(tenant=tenant, sku="A")
+    berlin = warehouse_in(tenant, "Berlin")
+
+    stock_receive(
+        tenant=tenant, actor=operations, warehouse_id=berlin.pk, product_id=a.pk, quantity="4"
+    )
+    stock_receive(
+        tenant=tenant, actor=operations, warehouse_id=berlin.pk, product_id=a.pk, quantity=2
+    )
+
+    assert stock_state(tenant) == [("BER", "A", Decimal("6.000"), Decimal("0"), Decimal("0"))]
+
+
+@pytest.mark.parametrize("quantity", [0, "-1", "x", None, "0.0001", True])
+def test_receive_bad_quantity_is_400(tenant: Any, operations: Any, quantity: Any) -> None:
+    a = ProductFactory(tenant=tenant, sku="A")
+    berlin = warehouse_in(tenant, "Berlin")
+
+    with pytest.raises(ValidationFailed) as exc:
+        stock_receive(
+            tenant=tenant,
+            actor=operations,
+            warehouse_id=berlin.pk,
+            product_id=a.pk,
+            quantity=quantity,
+        )
+
+    assert list(exc.value.errors) == ["quantity"]
+    assert stock_state(tenant) == []
+
+
+def test_receive_into_another_tenants_warehouse_is_refused(
+    tenant: Any, other_tenant: Any, operations: Any
+) -> None:
+    a = ProductFactory(tenant=tenant, sku="A")
+    theirs = WarehouseFactory(tenant=other_tenant)
+
+    with pytest.raises(ValidationFailed) as exc:
+        stock_receive(
+            tenant=tenant, actor=operations, warehouse_id=theirs.pk, product_id=a.pk, quantity=1
+        )
+
+    assert list(exc.value.errors) == ["warehouse"]
+
+
+def test_adjust_may_not_go_below_allocated_and_reserved(tenant: Any, seller: Any) -> None:
+    a = ProductFactory(tenant=tenant, sku="A")
+    berlin = warehouse_in(tenant, "Berlin")
+    stock_of(tenant, berlin, a, 5)
+    sales = order_enter(tenant, seller, lines=[(a, 3)])
+    sales_order_route(tenant_id=tenant.pk, order_id=sales.pk)
+    before = stock_state(tenant)
+
+    with pytest.raises(ValidationFailed) as exc:
+        stock_adjust(
+            tenant=tenant, actor=seller, warehouse_id=berlin.pk, product_id=a.pk, on_hand="2"
+        )
+    stock_adjust(tenant=tenant, actor=seller, warehouse_id=berlin.pk, product_id=a.pk, on_hand="3")
+
+    assert list(exc.value.errors) == ["on_hand"]
+    assert before == [("BER", "A", Decimal("5.000"), Decimal("3.000"), Decimal("0.000"))]
+    assert stock_state(tenant) == [
+        ("BER", "A", Decimal("3.000"), Decimal("3.000"), Decimal("0.000"))
+    ]
+
+
+def test_reserve_and_release(tenant: Any, seller: Any) -> None:
+    a = ProductFactory(tenant=tenant, sku="A")
+    berlin = warehouse_in(tenant, "Berlin")
+    stock_of(tenant, berlin, a, 5)
+    expires = timezone.now() + timedelta(minutes=15)
+
+    reservation = reservation_create(
+        tenant=tenant,
+        actor=seller,
+        warehouse_id=berlin.pk,
+        product_id=a.pk,
+        quantity="2",
+        expires_at=expires,
+        reference="cart-1",
+    )
+    held = stock_state(tenant)
+    reservation_release(tenant=tenant, actor=seller, reservation_id=reservation.pk)
+    reservation_release(tenant=tenant, actor=seller, reservation_id=reservation.pk)
+
+    assert held == [("BER", "A", Decimal("5.000"), Decimal("0.000"), Decimal("2.000"))]
+    assert stock_state(tenant) == [
+        ("BER", "A", Decimal("5.000"), Decimal("0.000"), Decimal("0.000"))
+    ]
+    reservation.refresh_from_db()
+    assert reservation.status == ReservationStatus.RELEASED
+
+
+def test_reserving_more_than_available_is_409(tenant: Any, seller: Any) -> None:
+    a = ProductFactory(tenant=tenant, sku="A")
+    berlin = warehouse_in(tenant, "Berlin")
+    stock_of(tenant, berlin, a, 1)
+
+    with pytest.raises(Conflict):
+        reservation_create(
+            tenant=tenant,
+            actor=seller,
+            warehouse_id=berlin.pk,
+            product_id=a.pk,
+            quantity="2",
+            expires_at=timezone.now() + timedelta(minutes=5),
+        )
+
+    assert stock_state(tenant) == [("BER", "A", Decimal("1.000"), Decimal("0"), Decimal("0.000"))]
+
+
+@pytest.mark.parametrize("delta", [timedelta(seconds=-1), timedelta(days=31)])
+def test_reservation_expiry_must_be_soon_and_future(tenant: Any, seller: Any, delta: Any) -> None:
+    a = ProductFactory(tenant=tenant, sku="A")
+    berlin = warehouse_in(tenant, "Berlin")
+    stock_of(tenant, berlin, a, 1)
+
+    with pytest.raises(ValidationFailed) as exc:
+        reservation_create(
+            tenant=tenant,
+            actor=seller,
+            warehouse_id=berlin.pk,
+            product_id=a.pk,
+            quantity="1",
+            expires_at=timezone.now() + delta,
+        )
+
+    assert list(exc.value.errors) == ["expires_at"]
+
+
+def test_release_unknown_reservation_is_404(tenant: Any, seller: Any) -> None:
+    with pytest.raises(NotFound):
+        reservation_release(tenant=tenant, actor=seller, reservation_id=999)
+
+
+def test_beat_task_releases_only_expired_reservations_and_is_idempotent(
+    tenant: Any, seller: Any
+) -> None:
+    a = ProductFactory(tenant=tenant, sku="A")
+    berlin = warehouse_in(tenant, "Berlin")
+    stock_of(tenant, berlin, a, 5)
+    soon = reservation_create(
+        tenant=tenant,
+        actor=seller,
+        warehouse_id=berlin.pk,
+        product_id=a.pk,
+        quantity="2",
+        expires_at=timezone.now() + timedelta(minutes=1),
+    )
+    later = reservation_create(
+        tenant=tenant,
+        actor=seller,
+        warehouse_id=berlin.pk,
+        product_id=a.pk,
+        quantity="1",
+        expires_at=timezone.now() + timedelta(hours=1),
+    )
+    at = timezone.now() + timedelta(minutes=2)
+
+    first = reservations_expire_due(now=at)
+    second = reservations_expire_due(now=at)
+
+    assert (first, second) == (1, 0)
+    soon.refresh_from_db()
+    later.refresh_from_db()
+    assert (soon.status, later.status) == (ReservationStatus.RELEASED, ReservationStatus.ACTIVE)
+    assert stock_state(tenant) == [("BER", "A", Decimal("5.000"), Decimal("0"), Decimal("1.000"))]
+    assert route_reservations_expire.apply().get() == 0
+
+
+def test_routing_consumes_the_orders_reservation(tenant: Any, seller: Any) -> None:
+    a = ProductFactory(tenant=tenant, sku="A")
+    berlin, munich = warehouse_in(tenant, "Berlin"), warehouse_in(tenant, "Munich")
+    stock_of(tenant, berlin, a, 5)
+    stock_of(tenant, munich, a, 5)
+    sales = order_enter(tenant, seller, lines=[(a, 3)])
+    reservation = reservation_create(
+        tenant=tenant,
+        actor=seller,
+        warehouse_id=munich.pk,
+        product_id=a.pk,
+        quantity="2",
+        expires_at=timezone.now() + timedelta(minutes=30),
+        sales_order_id=sales.pk,
+    )
+
+    sales_order_route(tenant_id=tenant.pk, order_id=sales.pk)
+
+    sales.refresh_from_db()
+    reservation.refresh_from_db()
+    assert reservation.status == ReservationStatus.CONSUMED
+    assert sales.allocation_state == AllocationState.ALLOCATED
+    assert allocations_of(sales) == [
+        (1, "BER", Decimal("1.000"), AllocationStatus.ACTIVE),
+        (1, "MUN", Decimal("2.000"), AllocationStatus.ACTIVE),
+    ]
+    assert stock_state(tenant) == [
+        ("BER", "A", Decimal("5.000"), Decimal("1.000"), Decimal("0")),
+        ("MUN", "A", Decimal("5.000"), Decimal("2.000"), Decimal("0.000")),
+    ]
+    kinds = list(
+        OrderEvent.objects.for_tenant(tenant)
+        .filter(order_id=sales.pk, kind__in=[EventKind.RESERVED, EventKind.ALLOCATED])
+        .values_list("kind", flat=True)
+    )
+    assert kinds == [EventKind.RESERVED, EventKind.ALLOCATED, EventKind.ALLOCATED]
