@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from orders import kinds, screening
 from tests.factories import MembershipFactory, TenantFactory, UserFactory
+from trading import fill_listeners
 
 IS_POSTGRES = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
 BROKER = os.environ.get("CELERY_BROKER_URL", "")
@@ -35,6 +36,8 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
 def _clean_cache_and_registries(request: Any) -> Iterator[None]:
     cache.clear()
     screens_before = dict(screening._registry)
+    listeners = fill_listeners._listeners  # the list itself: a test may monkeypatch the name
+    listeners_before = list(listeners)
     policies_before = dict(kinds._policies)
     path = str(request.node.path)
     domains = ("tests/trading", "tests/commerce", "tests/compliance", "tests/reliability")
@@ -42,10 +45,12 @@ def _clean_cache_and_registries(request: Any) -> Iterator[None]:
         # The foundation suites test the common workflow itself, with no domain policy.
         kinds._policies.clear()
     if not any(suite in path for suite in ("tests/compliance", "tests/reliability")):
-        # Compliance registers its screens at start-up; the other suites test their own
-        # behaviour with no compliance screen (the fault suite runs the whole product).
+        # Compliance registers its screens and its fill listener at start-up; the other suites
+        # test their own behaviour without compliance (the fault suite runs the whole product).
         screening._registry.clear()
+        listeners.clear()
     yield
+    listeners[:] = listeners_before
     screening._registry.clear()
     screening._registry.update(screens_before)
     kinds._policies.clear()
