@@ -360,7 +360,7 @@ def main() -> int:
         ok = upsert_median >= 5000 and before == after and redone.created == 0
         print(f"goal >= 5,000 orders/s and re-sync writes nothing: {'met' if ok else 'NOT met'}")
         record(
-            scenario=f"commerce: marketplace import of {total:,} orders (upsert)",
+            scenario=f"marketplace import of {total:,} orders (upsert)",
             value=upsert_median,
             unit="orders/s",
             baseline=baseline_median,
@@ -370,7 +370,7 @@ def main() -> int:
             detail={"end_to_end_per_s": done.created / elapsed},
         )
         record(
-            scenario="commerce: re-sync of unchanged pages",
+            scenario="re-sync of unchanged pages",
             value=resync_elapsed,
             unit="s",
             goal="writes nothing",

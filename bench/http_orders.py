@@ -679,7 +679,7 @@ def _run(run: Setup) -> None:
     c_p99 = _median(cand, lambda r: r.p99)
     batch_rate = _median(batches, lambda r: r.rps)
     record(
-        scenario="trading: order entry over HTTP",
+        scenario="order entry over HTTP",
         value=c_rps,
         unit="orders/s",
         baseline=b_rps,
@@ -689,7 +689,7 @@ def _run(run: Setup) -> None:
         detail={"p50_ms": _median(cand, lambda r: r.p50), "connections": CONNECTIONS},
     )
     record(
-        scenario="trading: order entry p99 latency",
+        scenario="order entry p99 latency",
         value=c_p99,
         unit="ms",
         baseline=_median(base, lambda r: r.p99),
@@ -699,12 +699,12 @@ def _run(run: Setup) -> None:
         higher_is_better=False,
     )
     record(
-        scenario="trading: filled end to end",
+        scenario="filled end to end",
         value=_median(cand, lambda r: r.filled_per_s),
         unit="orders/s",
     )
     record(
-        scenario=f"trading: batch entry ({BATCH_SIZE}/request)",
+        scenario=f"batch entry ({BATCH_SIZE}/request)",
         value=batch_rate,
         unit="orders/s",
         goal=">= 5,000 orders/s",

@@ -83,7 +83,7 @@ def main() -> int:
         b, c = statistics.median(base_rates), statistics.median(cand_rates)
         print(f"{name:<34}{b:>12.0f}{c:>13.0f}{c / b:>8.2f}")
         record(
-            scenario=f"orders: {name}",
+            scenario=name,
             value=c,
             unit="ops/s",
             baseline=b,

@@ -46,6 +46,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import caches
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.utils import timezone
@@ -789,6 +790,15 @@ def _decision(lines: list[Line]) -> Decision:
     return Decision(findings=findings)
 
 
+def _has_detail(order: Order, name: str) -> bool:
+    """Whether the order's one-to-one detail (``trade`` / ``sales``) exists (cached or read)."""
+    try:
+        getattr(order, name)
+    except ObjectDoesNotExist:
+        return False
+    return True
+
+
 def trade_evaluate(order: Order) -> Evaluation:
     """Evaluate every applicable rule for a trade order, in memory (no query)."""
     state = tenant_state(order.tenant_id)
@@ -908,7 +918,11 @@ def _alerts_for_warnings(order: Order, lines: list[Line]) -> None:
 
 
 def trade_screen(order: Order) -> Decision:
-    """The registered screen for trade orders (``orders.screening``)."""
+    """The registered screen for trade orders (``orders.screening``). An order with no trade
+    detail (entered through the generic endpoint where a deployment allows it) has nothing
+    these rules can read: it passes with no finding."""
+    if not _has_detail(order, "trade"):
+        return Decision()
     evaluation = trade_evaluate(order)
     screening_persist(evaluation)
     return evaluation.decision
