@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db import transaction
 
 from commerce.models import Channel, ChannelKind, Customer, FxRate, Product, Stock, Warehouse
 from commerce.services import catalog
@@ -109,6 +110,7 @@ def _warehouses(tenant: Tenant) -> dict[str, Warehouse]:
     return existing
 
 
+@transaction.atomic  # stock_lock locks the row: on PostgreSQL only inside a transaction
 def _stock(tenant: Tenant, warehouses: dict[str, Warehouse], products: dict[str, Product]) -> None:
     have = set(Stock.objects.for_tenant(tenant).values_list("warehouse__code", "product__sku"))
     for code, rows in STOCK.items():

@@ -40,13 +40,15 @@ def _clean_cache_and_registries(request: Any) -> Iterator[None]:
     listeners_before = list(listeners)
     policies_before = dict(kinds._policies)
     path = str(request.node.path)
-    domains = ("tests/trading", "tests/commerce", "tests/compliance", "tests/reliability")
+    # The fault, hostile-input and browser suites run the whole product.
+    whole = ("tests/reliability", "tests/hostile", "tests/browser")
+    domains = ("tests/trading", "tests/commerce", "tests/compliance", *whole)
     if not any(suite in path for suite in domains):
         # The foundation suites test the common workflow itself, with no domain policy.
         kinds._policies.clear()
-    if not any(suite in path for suite in ("tests/compliance", "tests/reliability")):
+    if not any(suite in path for suite in ("tests/compliance", *whole)):
         # Compliance registers its screens and its fill listener at start-up; the other suites
-        # test their own behaviour without compliance (the fault suite runs the whole product).
+        # test their own behaviour without compliance.
         screening._registry.clear()
         listeners.clear()
     yield
