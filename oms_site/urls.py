@@ -9,6 +9,7 @@ from django.views.defaults import page_not_found
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from oms_site.admin_login import admin_login
 from oms_site.api.auth import AuthTokenApi
 from orders.api.views import OrderViewSet
 from tenancy.views import admin_tenant_switch
@@ -38,6 +39,7 @@ urlpatterns = [
     path("", lambda request: redirect("admin:index")),
     path("healthz", healthz, name="healthz"),
     path("admin/switch-tenant/", admin_tenant_switch, name="admin-tenant-switch"),
+    path("admin/login/", admin_login),  # throttled; reverse("admin:login") is the same URL
     path("admin/", admin.site.urls),
     path("api/v1/auth/token/", AuthTokenApi.as_view(), name="auth-token"),
     path("api/v1/", include(router.urls)),

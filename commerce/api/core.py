@@ -39,9 +39,11 @@ from rest_framework.routers import DefaultRouter
 from commerce import selectors
 from commerce.api.serializers_core import (
     AddressSerializer,
+    AllocationMoveInputSerializer,
     CustomerSerializer,
     ProductSerializer,
     ReservationSerializer,
+    SalesOrderCreateInputSerializer,
     SalesOrderDetailSerializer,
     SalesOrderSerializer,
     StockSerializer,
@@ -331,7 +333,10 @@ class SalesOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
         detail = selectors.sales_order_detail(tenant=self.tenant, order_id=int(pk))
         return Response(SalesOrderDetailSerializer(detail).data)
 
-    @extend_schema(responses={201: SalesOrderDetailSerializer, 200: SalesOrderDetailSerializer})
+    @extend_schema(
+        request=SalesOrderCreateInputSerializer,
+        responses={201: SalesOrderDetailSerializer, 200: SalesOrderDetailSerializer},
+    )
     def create(self, request: Request) -> Response:
         data = body(request, ORDER_KEYS)
         tenant = self.tenant
@@ -427,6 +432,7 @@ class AllocationViewSet(TenantViewSet):
     def tenant_queryset(self, tenant: Tenant) -> QuerySet[Any]:
         return selectors.sales_orders_visible(tenant=tenant)
 
+    @extend_schema(request=AllocationMoveInputSerializer, responses=SalesOrderDetailSerializer)
     @action(detail=True, methods=["post"])
     def move(self, request: Request, pk: str) -> Response:
         data = body(request, {"warehouse", "quantity", "reason"})

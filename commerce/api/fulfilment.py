@@ -74,7 +74,13 @@ class OrderFulfilmentsApi(_FulfilmentApiBase):
         rows = fulfilments_of_order(tenant=self.tenant, sales_order_id=int(order_id))
         return Response(FulfilmentSerializer(rows, many=True).data)
 
-    @extend_schema(request=EmptySerializer, responses=FulfilmentSerializer(many=True))
+    @extend_schema(
+        request=EmptySerializer,
+        responses={
+            201: FulfilmentSerializer(many=True),
+            200: FulfilmentSerializer(many=True),  # nothing left to fulfil: none created
+        },
+    )
     def post(self, request: Request, order_id: str) -> Response:
         EmptySerializer(data=request.data or {}).is_valid(raise_exception=True)
         created = services.fulfilments_create_for_order(
@@ -169,7 +175,10 @@ class FulfilmentTrackingApi(_FulfilmentApiBase):
         events = tracking_events_of(tenant=self.tenant, fulfilment_id=int(pk))
         return Response(TrackingEventSerializer(events, many=True).data)
 
-    @extend_schema(request=TrackingCreateSerializer, responses=TrackingEventSerializer)
+    @extend_schema(
+        request=TrackingCreateSerializer,
+        responses={201: TrackingEventSerializer, 200: TrackingEventSerializer},
+    )
     def post(self, request: Request, pk: str) -> Response:
         """Record a carrier scan (201; the same code and time again: 200, recorded once)."""
         body = TrackingCreateSerializer(data=request.data)

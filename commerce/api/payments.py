@@ -81,6 +81,7 @@ def _result(operation: Any) -> Response:
 class OrderPaymentsApi(TenantAPIView):
     """GET: the order's payments with their operations. POST: authorize a new payment."""
 
+    pagination_class = None  # the order's rows, one plain list
     read_roles = ALL_ROLES
     write_roles = SALES_ENTRY
     serializer_class = AuthorizeSerializer
@@ -111,6 +112,7 @@ class OrderPaymentsApi(TenantAPIView):
 class OrderRefundsApi(TenantAPIView):
     """GET: the order's refunds. POST: refund lines, shipping and/or an adjustment."""
 
+    pagination_class = None  # the order's rows, one plain list
     read_roles = ALL_ROLES
     write_roles = SALES_ENTRY
     serializer_class = RefundCreateSerializer
@@ -153,6 +155,7 @@ class OrderRefundsApi(TenantAPIView):
 class OrderReturnsApi(TenantAPIView):
     """GET: the order's returns. POST: open an RMA for shipped units."""
 
+    pagination_class = None  # the order's rows, one plain list
     read_roles = ALL_ROLES
     write_roles = SALES_ENTRY
     serializer_class = ReturnCreateSerializer

@@ -275,3 +275,56 @@ class SalesOrderDetailSerializer(SalesOrderSerializer):
     class Meta:
         model = SalesOrder
         fields = [*ORDER_FIELDS, "allocations", "shipments", "payments", "returns"]
+
+
+# --- request bodies of the hand-validated writes (documentation: the services validate) -------
+
+
+class AddressInputSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField(max_length=200, required=False)
+    line1 = serializers.CharField(max_length=200)
+    line2 = serializers.CharField(max_length=200, required=False)
+    city = serializers.CharField(max_length=100)
+    region = serializers.CharField(max_length=100, required=False)
+    postal_code = serializers.CharField(max_length=20, required=False)
+    country = serializers.CharField(min_length=2, max_length=2, help_text="ISO 3166-1 alpha-2.")
+    latitude = serializers.DecimalField(max_digits=9, decimal_places=6, required=False)
+    longitude = serializers.DecimalField(max_digits=9, decimal_places=6, required=False)
+
+
+class SalesOrderLineInputSerializer(serializers.Serializer[Any]):
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.DecimalField(max_digits=14, decimal_places=3)
+    unit_price = serializers.DecimalField(
+        max_digits=20, decimal_places=4, required=False, help_text="Default: the list price."
+    )
+    tax = serializers.DecimalField(max_digits=20, decimal_places=4, required=False)
+    discount = serializers.DecimalField(max_digits=20, decimal_places=4, required=False)
+    external_line_id = serializers.CharField(max_length=128, required=False)
+
+
+class SalesOrderCreateInputSerializer(serializers.Serializer[Any]):
+    """``POST /orders/``: what a client sends (the answer is the order's detail)."""
+
+    channel = serializers.CharField(help_text="The channel's code.")
+    external_id = serializers.CharField(max_length=128)
+    currency = serializers.CharField(min_length=3, max_length=3)
+    customer = serializers.IntegerField(required=False)
+    shipping_address = AddressInputSerializer(required=False)
+    shipping_address_id = serializers.IntegerField(required=False)
+    lines = SalesOrderLineInputSerializer(many=True)
+    shipping_total = serializers.DecimalField(max_digits=20, decimal_places=4, required=False)
+    billing_country = serializers.CharField(max_length=2, required=False)
+    ip_address = serializers.IPAddressField(required=False)
+    ip_country = serializers.CharField(max_length=2, required=False)
+    placed_at = serializers.DateTimeField(required=False)
+    exchange_of = serializers.IntegerField(required=False)
+    note = serializers.CharField(max_length=500, required=False)
+
+
+class AllocationMoveInputSerializer(serializers.Serializer[Any]):
+    warehouse = serializers.IntegerField(help_text="The target warehouse's id.")
+    quantity = serializers.DecimalField(
+        max_digits=14, decimal_places=3, required=False, help_text="Default: all of it."
+    )
+    reason = serializers.CharField(max_length=500, required=False)

@@ -32,6 +32,7 @@ from compliance.models.alerts import (
     AlertSeverity,
     AlertStatus,
     Disposition,
+    ReportType,
 )
 from compliance.services import alerts as services
 from oms_site.api.fields import StrictCharField
@@ -81,6 +82,13 @@ class AlertSerializer(serializers.ModelSerializer[Alert]):
     assigned_to_name = serializers.SerializerMethodField()
     proposed_by_name = serializers.SerializerMethodField()
     approved_by_name = serializers.SerializerMethodField()
+    # blank until the close is proposed (read-only fields drop the model's allow_blank)
+    disposition = serializers.ChoiceField(
+        choices=Disposition.choices, allow_blank=True, read_only=True
+    )
+    report_type = serializers.ChoiceField(
+        choices=ReportType.choices, allow_blank=True, read_only=True
+    )
 
     class Meta:
         model = Alert
@@ -419,7 +427,7 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewS
     @extend_schema(
         methods=["POST"], request=NoteCreateSerializer, responses={201: AlertNoteSerializer}
     )
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
     def notes(self, request: Request, pk: str) -> Response:
         """The alert's notes, oldest first; POST appends one (notes are never edited)."""
         if request.method == "GET":

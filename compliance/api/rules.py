@@ -21,8 +21,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.urls import re_path
-from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -256,6 +256,18 @@ class OrderScreeningApi(TenantAPIView):
     def tenant_queryset(self, tenant: Tenant) -> QuerySet[Any]:
         return ScreeningResult.objects.for_tenant(tenant)
 
+    @extend_schema(
+        responses=inline_serializer(
+            "OrderScreening",
+            {
+                "order": serializers.IntegerField(),
+                "reference": serializers.CharField(),
+                "status": serializers.CharField(),
+                "status_reason": serializers.CharField(),
+                "results": ScreeningResultSerializer(many=True),
+            },
+        )
+    )
     def get(self, request: Request, pk: int) -> Response:
         order = Order.objects.for_tenant(self.tenant).filter(pk=pk).first()
         if order is None:

@@ -128,7 +128,9 @@ class TradeOrderSerializer(serializers.ModelSerializer[TradeOrder]):
     account = serializers.CharField(source="account.code", read_only=True)
     instrument = serializers.CharField(source="instrument.symbol", read_only=True)
     venue = serializers.SerializerMethodField()
-    expire_at = serializers.DateTimeField(source="order.expires_at", read_only=True)
+    expire_at = serializers.DateTimeField(
+        source="order.expires_at", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = TradeOrder

@@ -12,11 +12,10 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from oms_site.api.fields import StrictCharField
+from oms_site.api.fields import LocalTimeField, StrictCharField
 from trading import selectors
 from trading.models import (
     Account,
@@ -239,8 +238,8 @@ class VenueSerializer(StrictKeysMixin, serializers.ModelSerializer[Venue]):
     timezone = StrictCharField(
         max_length=64, required=False, validators=[rule_validator(rules.VENUE_RULES["timezone"])]
     )
-    session_open = serializers.TimeField(required=False, help_text="Local time of the open.")
-    session_close = serializers.TimeField(
+    session_open = LocalTimeField(required=False, help_text="Local time of the open.")
+    session_close = LocalTimeField(
         required=False, help_text="Local time of the close (after the open, same day)."
     )
     asset_classes = serializers.ListField(
@@ -319,7 +318,7 @@ class PositionSerializer(serializers.ModelSerializer[Position]):
         )
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.DECIMAL)
+    @extend_schema_field({"type": "string", "format": "decimal", "nullable": True})
     def get_unrealized_pnl(self, obj: Position) -> str | None:
         pnl: Decimal | None = selectors.position_unrealized_pnl(obj)
         return None if pnl is None else str(pnl)
