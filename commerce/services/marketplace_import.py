@@ -3,11 +3,14 @@
 :func:`orders_upsert` stores one page (a list of :class:`MarketOrder`) inside the caller's
 transaction, keyed by (tenant, channel, external id), the unique constraint of ``SalesOrder``:
 
-1. The channel row is locked (``SELECT ... FOR UPDATE``): every writer of a channel's
+1. The channel row is locked (``SELECT ... FOR NO KEY UPDATE``): every writer of a channel's
    marketplace orders (sync pages, Shopify webhooks) goes through it, so the read of the
    existing rows below is not racy; the unique constraints of ``Order`` and ``SalesOrder``
    remain the arbiter (an insert that hits them raises ``IntegrityError`` and the caller
-   retries the page, which then finds the row).
+   retries the page, which then finds the row). ``NO KEY`` because rows pointing at the
+   channel (a webhook's ``WebhookEvent``, an order entered through the API) take ``KEY SHARE``
+   on it before they would wait for this lock: a plain ``FOR UPDATE`` would deadlock with them
+   (an API entry of the same external id holds its ``Order`` row, which our insert waits for).
 2. One query reads the stored (order id, marketplace_updated_at) of the page's external ids
    (one probe of ``SalesOrder``'s unique index per key, see ``import_rows.sales_orders_stored``).
 3. Orders already stored: an update whose ``updated_at`` is not newer than the stored
@@ -69,7 +72,7 @@ def orders_upsert(
     result = UpsertResult()
     list(
         Channel.objects.for_tenant(tenant)
-        .select_for_update()
+        .select_for_update(no_key=True)
         .filter(pk=channel.pk)
         .values_list("pk", flat=True)
     )
@@ -99,13 +102,16 @@ def orders_upsert(
 
 
 def _apply_update(*, tenant: Tenant, order_id: int, market: MarketOrder, actor: Actor) -> None:
-    """A newer marketplace version of a stored order: status/time, journal, cancellation."""
+    """A newer marketplace version of a stored order: status/time, journal, cancellation.
+
+    Locks the order, then its sales detail: the order every other writer of both uses
+    (routing, cancel); the reverse order deadlocks with a routing run of the same order."""
+    order = order_lock(tenant=tenant, order_id=order_id)
     sales = SalesOrder.objects.for_tenant(tenant).select_for_update().get(pk=order_id)
     previous = sales.marketplace_status
     sales.marketplace_status = market.marketplace_status
     sales.marketplace_updated_at = market.updated_at
     sales.save(update_fields=["marketplace_status", "marketplace_updated_at", "updated_at"])
-    order = order_lock(tenant=tenant, order_id=order_id)
     event_record(
         order=order,
         kind=EventKind.MARKETPLACE_UPDATED,

@@ -307,7 +307,10 @@ def _store_page(*, run: SyncRun, token: str | None, page: Page) -> SyncRun | Non
 
 
 def _finish(run: SyncRun) -> None:
-    channel = Channel.objects.for_tenant(run.tenant_id).select_for_update().get(pk=run.channel_id)
+    # NO KEY, like the page's lock (``orders_upsert``): rows referencing the channel do not
+    # block it, so a webhook waiting for that lock cannot deadlock with the run's last page
+    channels = Channel.objects.for_tenant(run.tenant_id).select_for_update(no_key=True)
+    channel = channels.get(pk=run.channel_id)
     if run.window_end is not None and (
         channel.watermark is None or run.window_end > channel.watermark
     ):

@@ -9,8 +9,10 @@ A verified delivery is recorded as a ``WebhookEvent`` keyed by ``X-Shopify-Webho
 unique constraint drops a repeated delivery (answered 200, ``duplicate: true``, nothing else
 done). The order then goes through the same upsert as a sync page (newer-wins by
 ``updated_at``), in the same transaction as the event row: if storing fails, the event is not
-recorded either and Shopify's retry is processed. Topics other than the two order topics are
-acknowledged and ignored. A body that is not an order object is a 400 (nothing stored).
+recorded either and Shopify's retry is processed. An order inserted meanwhile by another writer
+(the unique constraint refuses ours) is read again once, as a sync page is. Topics other than
+the two order topics are acknowledged and ignored. A body that is not an order object is a 400
+(nothing stored).
 """
 
 from __future__ import annotations
@@ -67,19 +69,27 @@ def shopify_webhook_receive(
     except BadOrder as exc:
         raise ValidationFailed(errors={"body": [str(exc)]}) from None
     tenant = channel.tenant
-    with transaction.atomic():
+    for attempt in (1, 2):
         try:
             with transaction.atomic():
-                WebhookEvent.objects.create(
-                    tenant=tenant,
-                    channel=channel,
-                    event_id=webhook_id[:128],
-                    topic=topic[:64],
-                    external_id=market.external_id,
-                )
+                try:
+                    with transaction.atomic():
+                        WebhookEvent.objects.create(
+                            tenant=tenant,
+                            channel=channel,
+                            event_id=webhook_id[:128],
+                            topic=topic[:64],
+                            external_id=market.external_id,
+                        )
+                except IntegrityError:
+                    return WebhookOutcome(duplicate=True)
+                result = orders_upsert(tenant=tenant, channel=channel, orders=[market])
+            break
         except IntegrityError:
-            return WebhookOutcome(duplicate=True)
-        result = orders_upsert(tenant=tenant, channel=channel, orders=[market])
+            # Another writer (an API entry of the same external id) inserted the order between
+            # the upsert's read and its insert; read again: the order is now stored.
+            if attempt == 2:
+                raise
     return WebhookOutcome(
         created=result.created,
         updated=result.updated,
