@@ -160,9 +160,9 @@ def sales_evaluate(order: Order) -> Evaluation:
 def sales_screen(order: Order) -> Decision:
     """The registered screen for sales orders (one with no sales detail passes unscreened,
     like a trade order without its detail)."""
-    from compliance.services.screening import _has_detail
+    from compliance.services.screening import order_has_detail
 
-    if not _has_detail(order, "sales"):
+    if not order_has_detail(order, "sales"):
         return Decision()
     evaluation = sales_evaluate(order)
     screening_persist(evaluation)

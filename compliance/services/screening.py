@@ -790,7 +790,7 @@ def _decision(lines: list[Line]) -> Decision:
     return Decision(findings=findings)
 
 
-def _has_detail(order: Order, name: str) -> bool:
+def order_has_detail(order: Order, name: str) -> bool:
     """Whether the order's one-to-one detail (``trade`` / ``sales``) exists (cached or read)."""
     try:
         getattr(order, name)
@@ -921,7 +921,7 @@ def trade_screen(order: Order) -> Decision:
     """The registered screen for trade orders (``orders.screening``). An order with no trade
     detail (entered through the generic endpoint where a deployment allows it) has nothing
     these rules can read: it passes with no finding."""
-    if not _has_detail(order, "trade"):
+    if not order_has_detail(order, "trade"):
         return Decision()
     evaluation = trade_evaluate(order)
     screening_persist(evaluation)
