@@ -242,7 +242,7 @@ def main() -> int:
         big = {"default": {**settings.CACHES["default"], "OPTIONS": {"MAX_ENTRIES": 10**6}}}
         override_settings(CACHES=big).enable()
     print(f"cache backend: {settings.CACHES['default']['BACKEND']}")
-    from compliance.services.screening import trade_evaluate, trade_screen
+    from compliance.services.screening import states_reset, trade_evaluate, trade_screen
 
     ruled = _tenant("bench-rules", True)
     bare = _tenant("bench-bare", False)
@@ -272,6 +272,30 @@ def main() -> int:
                 start += ORDERS
                 series[f"{label}_screen"].extend(_time(trade_screen, orders[: ORDERS // 4]))
                 transaction.set_rollback(True)
+    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+    if _redis_up(redis_url):
+        # The same evaluation with the configuration token and the running counters in Redis
+        # (shared by every process: a deployment with several screening processes).
+        shared = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": redis_url,
+                "KEY_PREFIX": "bench-screen",
+            }
+        }
+        with override_settings(CACHES=shared, COMPLIANCE_COUNTERS="cache"):
+            from django.core.cache import caches
+
+            caches["default"].clear()
+            states_reset()
+            series["base_eval_redis"], series["rules_eval_redis"] = [], []
+            for _ in range(ROUNDS):
+                for label, world in (("base", bare), ("rules", ruled)):
+                    orders = _orders(*world, start=start)
+                    start += ORDERS
+                    for order in orders[:50]:
+                        trade_evaluate(order)
+                    series[f"{label}_eval_redis"].extend(_time(trade_evaluate, orders[50:]))
     med = {k: statistics.median(v) for k, v in series.items()}
     p99 = {k: _p(v, 0.99) for k, v in series.items()}
     print(
@@ -297,7 +321,26 @@ def main() -> int:
         higher_is_better=False,
         detail={"median": med, "p99": p99},
     )
+    if "rules_eval_redis" in series:
+        record(
+            scenario="screening p99 per order, 25 rules, token + counters in Redis",
+            value=p99["rules_eval_redis"],
+            unit="us",
+            baseline=p99["base_eval_redis"],
+            baseline_label="same orders, no rules, token in Redis",
+            higher_is_better=False,
+            detail={"median": med, "p99": p99},
+        )
     return 0
+
+
+def _redis_up(url: str) -> bool:
+    try:
+        import redis
+
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
+    except Exception:
+        return False
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from compliance.services.counters import counters_reset
 from orders import kinds, screening
 from tests.factories import MembershipFactory, TenantFactory, UserFactory
 from trading import fill_listeners
@@ -35,6 +36,7 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
 @pytest.fixture(autouse=True)
 def _clean_cache_and_registries(request: Any) -> Iterator[None]:
     cache.clear()
+    counters_reset()  # the screens' in-process counters, like the cache
     screens_before = dict(screening._registry)
     listeners = fill_listeners._listeners  # the list itself: a test may monkeypatch the name
     listeners_before = list(listeners)
@@ -58,6 +60,7 @@ def _clean_cache_and_registries(request: Any) -> Iterator[None]:
     kinds._policies.clear()
     kinds._policies.update(policies_before)
     cache.clear()
+    counters_reset()
 
 
 @pytest.fixture

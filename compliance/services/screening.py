@@ -11,9 +11,11 @@ Per tenant the process keeps two things in memory:
   this process since the load are added to it at once (exposure, self-match), under a lock, so
   concurrent submissions in one process cannot both use the same headroom.
 
-Running counters (throttle per account and interval, duplicate window) live in the Django cache
-(Redis in production: shared by every process, ``incr`` is atomic). So a screening makes no
-query: the per-rule work is dictionary look-ups and Decimal arithmetic. Writes are separate:
+Running counters (throttle per account and interval, duplicate window) live in the store of
+``compliance.services.counters``: the Django cache (Redis in production: shared by every
+process, ``incr`` is atomic) or this process's memory (``COMPLIANCE_COUNTERS``). So a screening
+makes no query: the per-rule work is dictionary look-ups and Decimal arithmetic, and the order's
+fields are read once into the evaluation context. Writes are separate:
 :func:`screening_persist` stores one ``ScreeningResult`` per rule in one INSERT inside the
 submission's transaction, and warn findings raise alerts.
 
@@ -34,22 +36,23 @@ Choices where the issue is silent (documented here, tested):
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.cache import caches
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.serializers.json import DjangoJSONEncoder
+from django.core.signals import setting_changed
 from django.db import connection
-from django.utils import timezone
+from django.dispatch import receiver
 
 from compliance.models import (
     InstrumentClose,
@@ -63,6 +66,7 @@ from compliance.models import (
     WatchListEntry,
 )
 from compliance.models.rules import FRAUD_KINDS
+from compliance.services.counters import Counters, counters, counters_reset
 from compliance.services.rules import config_version
 from orders.models import Order, OrderStatus
 from orders.screening import Decision, Finding, Severity
@@ -77,7 +81,7 @@ RESERVATION_SECONDS = 10.0
 
 
 def _now() -> datetime:
-    return timezone.now()
+    return datetime.now(UTC)  # ``timezone.now`` without its settings look-up (USE_TZ is on)
 
 
 def _d(value: Any) -> Decimal:
@@ -97,6 +101,7 @@ class CompiledRule:
     scope: str
     target: int | None
     p: dict[str, Any]
+    evaluate: Callable[[Ctx, CompiledRule], Result]
 
 
 @dataclass
@@ -169,7 +174,14 @@ def _compile(rule: Rule) -> CompiledRule:
         for k, v in rule.params.items()
     }
     return CompiledRule(
-        rule.pk, rule.name, rule.kind, rule.severity, rule.scope, target.get(rule.scope), p
+        rule.pk,
+        rule.name,
+        rule.kind,
+        rule.severity,
+        rule.scope,
+        target.get(rule.scope),
+        p,
+        EVALUATORS.get(rule.kind, _not_a_trade_rule),
     )
 
 
@@ -297,6 +309,17 @@ def _notional(book: Book, instrument_id: int, qty: Decimal, price: Decimal) -> D
     return qty * price * mult
 
 
+@functools.cache
+def _book_ttl() -> float:
+    return float(getattr(settings, "COMPLIANCE_BOOK_TTL", 0.5))
+
+
+@receiver(setting_changed)
+def _setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting == "COMPLIANCE_BOOK_TTL":
+        _book_ttl.cache_clear()
+
+
 def tenant_state(tenant_id: int) -> TenantState:
     """The tenant's state, with its configuration current and its book fresh enough."""
     token = config_version(tenant_id)
@@ -309,7 +332,7 @@ def tenant_state(tenant_id: int) -> TenantState:
                 state = _states[tenant_id] = TenantState(config=config)
             else:
                 state.config = config
-    ttl = float(getattr(settings, "COMPLIANCE_BOOK_TTL", 0.5))
+    ttl = _book_ttl()
     book = state.book
     if book is None or time.monotonic() - book.loaded_at >= ttl:
         fresh = _book_load(tenant_id)
@@ -323,15 +346,16 @@ def tenant_state(tenant_id: int) -> TenantState:
 
 
 def states_reset() -> None:
-    """Forget every tenant's in-memory state (tests, benchmarks)."""
+    """Forget every tenant's in-memory state and the in-process counters (tests, benchmarks)."""
     with _states_lock:
         _states.clear()
+    counters_reset()
 
 
 # --- evaluation ------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class Line:
     rule: CompiledRule | None
     kind: str
@@ -342,19 +366,61 @@ class Line:
     message: str
 
 
-@dataclass
 class Ctx:
-    order: Order
-    trade: TradeOrder
-    state: TenantState
-    book: Book
-    now: datetime
-    today: date
-    price: Decimal | None  # the limit, or the reference for a market order
-    buy: bool
-    notional: Decimal | None = None
-    cache: Any = None
-    cache_ops: list[Callable[[], None]] = field(default_factory=list)
+    """One screening's inputs, read off the order once (model attribute access goes through
+    descriptors; the evaluators read these plain attributes instead)."""
+
+    __slots__ = (
+        "account_id",
+        "book",
+        "buy",
+        "cache_ops",
+        "counters",
+        "instrument",
+        "instrument_id",
+        "limit_price",
+        "notional",
+        "now",
+        "order",
+        "order_id",
+        "owner",
+        "price",
+        "quantity",
+        "side",
+        "state",
+        "tenant_id",
+        "today",
+        "trade",
+    )
+
+    def __init__(
+        self,
+        order: Order,
+        trade: TradeOrder,
+        state: TenantState,
+        book: Book,
+        now: datetime,
+        today: date,
+        price: Decimal | None,
+        buy: bool,
+        counters: Counters,
+    ) -> None:
+        self.order, self.trade, self.state, self.book = order, trade, state, book
+        self.now, self.today = now, today
+        self.price = price  # the limit, or the reference for a market order
+        self.buy = buy
+        self.notional: Decimal | None = None
+        self.counters = counters
+        self.cache_ops: list[Callable[[], None]] = []
+        self.order_id: int = order.pk
+        self.tenant_id: int = order.tenant_id
+        self.account_id: int = trade.account_id
+        self.instrument_id: int = trade.instrument_id
+        self.instrument: Instrument = trade.instrument
+        self.owner: str = trade.account.beneficial_owner
+        self.side: str = trade.side
+        self.quantity: Decimal = trade.quantity
+        self.limit_price: Decimal | None = trade.limit_price
 
 
 Result = tuple[bool, dict[str, Any], str] | tuple[bool, dict[str, Any], str, str]
@@ -365,8 +431,9 @@ def _order_price(ctx: Ctx) -> Decimal | None:
 
 
 def _ev_max_quantity(ctx: Ctx, rule: CompiledRule) -> Result:
-    qty, limit = ctx.trade.quantity, rule.p["max"]
-    return qty <= limit, {"quantity": qty, "max": limit}, f"Quantity {qty} above {limit}."
+    qty, limit = ctx.quantity, rule.p["max"]
+    ok = qty <= limit
+    return ok, {"quantity": qty, "max": limit}, "" if ok else f"Quantity {qty} above {limit}."
 
 
 def _need_price(ctx: Ctx) -> Result | None:
@@ -380,19 +447,17 @@ def _ev_max_notional(ctx: Ctx, rule: CompiledRule) -> Result:
     if missing:
         return missing
     assert ctx.price is not None
-    n = _notional(ctx.book, ctx.trade.instrument_id, ctx.trade.quantity, ctx.price)
-    return (
-        n <= rule.p["max"],
-        {"notional": n, "price": ctx.price, "max": rule.p["max"]},
-        (f"Notional {n} above {rule.p['max']}."),
-    )
+    n = _notional(ctx.book, ctx.instrument_id, ctx.quantity, ctx.price)
+    ok = n <= rule.p["max"]
+    values = {"notional": n, "price": ctx.price, "max": rule.p["max"]}
+    return ok, values, "" if ok else f"Notional {n} above {rule.p['max']}."
 
 
 def _order_notional(ctx: Ctx) -> Decimal:
     """The order's notional at its limit (a market order: at the reference price), once."""
     if ctx.notional is None:
         assert ctx.price is not None
-        ctx.notional = _notional(ctx.book, ctx.trade.instrument_id, ctx.trade.quantity, ctx.price)
+        ctx.notional = _notional(ctx.book, ctx.instrument_id, ctx.quantity, ctx.price)
     return ctx.notional
 
 
@@ -409,11 +474,12 @@ def _ev_credit(ctx: Ctx, rule: CompiledRule, account_id: int | None) -> Result:
         "total": total,
         "limit": rule.p["limit"],
     }
-    return total <= rule.p["limit"], values, f"Exposure {total} above limit {rule.p['limit']}."
+    ok = total <= rule.p["limit"]
+    return ok, values, "" if ok else f"Exposure {total} above limit {rule.p['limit']}."
 
 
 def _ev_credit_account(ctx: Ctx, rule: CompiledRule) -> Result:
-    return _ev_credit(ctx, rule, ctx.trade.account_id)
+    return _ev_credit(ctx, rule, ctx.account_id)
 
 
 def _ev_credit_tenant(ctx: Ctx, rule: CompiledRule) -> Result:
@@ -422,8 +488,8 @@ def _ev_credit_tenant(ctx: Ctx, rule: CompiledRule) -> Result:
 
 def _ev_price_collar(ctx: Ctx, rule: CompiledRule) -> Result:
     which = rule.p.get("reference", "last")
-    ref = _reference(ctx.book, ctx.trade.instrument_id, which)
-    limit = ctx.trade.limit_price
+    ref = _reference(ctx.book, ctx.instrument_id, which)
+    limit = ctx.limit_price
     if ref is None:
         return False, {"reference": which, "reference_price": None}, "No reference price.", "hard"
     if limit is None:
@@ -439,27 +505,29 @@ def _ev_price_collar(ctx: Ctx, rule: CompiledRule) -> Result:
         "deviation_pct": deviation,
         "max_pct": rule.p["percent"],
     }
-    return deviation <= rule.p["percent"], values, f"Price {limit} is {deviation:.4f}% from {ref}."
+    ok = deviation <= rule.p["percent"]
+    return ok, values, "" if ok else f"Price {limit} is {deviation:.4f}% from {ref}."
 
 
 def _ev_adv(ctx: Ctx, rule: CompiledRule) -> Result:
-    adv = ctx.trade.instrument.average_daily_volume
+    adv = ctx.instrument.average_daily_volume
     if not adv:
         return False, {"adv": None}, "No average daily volume for the instrument."
-    pct = ctx.trade.quantity / adv * HUNDRED
-    values = {"quantity": ctx.trade.quantity, "adv": adv, "pct": pct, "max_pct": rule.p["percent"]}
-    return pct <= rule.p["percent"], values, f"{pct:.4f}% of ADV above {rule.p['percent']}%."
+    pct = ctx.quantity / adv * HUNDRED
+    values = {"quantity": ctx.quantity, "adv": adv, "pct": pct, "max_pct": rule.p["percent"]}
+    ok = pct <= rule.p["percent"]
+    return ok, values, "" if ok else f"{pct:.4f}% of ADV above {rule.p['percent']}%."
 
 
 def _ev_throttle(ctx: Ctx, rule: CompiledRule) -> Result:
     per = rule.p.get("per_seconds", 1)
     bucket = int(ctx.now.timestamp()) // per
-    key = f"compliance:thr:{ctx.order.tenant_id}:{rule.id}:{ctx.trade.account_id}:{bucket}"
-    store = ctx.cache
-    count = 1 if store.add(key, 1, timeout=per + 1) else store.incr(key)
+    key = f"compliance:thr:{ctx.tenant_id}:{rule.id}:{ctx.account_id}:{bucket}"
+    count = ctx.counters.count(key, per + 1)
     limit = rule.p["max_orders"]
     values = {"orders_in_interval": count, "max_orders": limit, "per_seconds": per}
-    return count <= limit, values, f"{count} orders in {per}s above {limit}."
+    ok = count <= limit
+    return ok, values, "" if ok else f"{count} orders in {per}s above {limit}."
 
 
 def _price_key(price: Decimal | None) -> str:
@@ -467,28 +535,28 @@ def _price_key(price: Decimal | None) -> str:
 
 
 def _ev_duplicate(ctx: Ctx, rule: CompiledRule) -> Result:
-    t = ctx.trade
+    t = ctx
     key = (
-        f"compliance:dup:{ctx.order.tenant_id}:{t.account_id}:{t.instrument_id}:{t.side}:"
+        f"compliance:dup:{ctx.tenant_id}:{t.account_id}:{t.instrument_id}:{t.side}:"
         f"{t.quantity.normalize()}:{_price_key(t.limit_price)}"
     )
     window = rule.p["window_seconds"]
     now = ctx.now.timestamp()
-    previous = ctx.cache.get(key)
-    ctx.cache.set(key, (now, ctx.order.pk), timeout=window + 1)
+    previous = ctx.counters.swap(key, (now, ctx.order_id), window + 1)
     if previous is None:
         return True, {"window_seconds": window}, ""
     age = Decimal(str(round(now - previous[0], 6)))
     values = {"previous_order": previous[1], "seconds_since": age, "window_seconds": window}
-    return age >= window, values, f"Same order as {previous[1]} {age}s ago (window {window}s)."
+    ok = age >= window
+    return ok, values, "" if ok else f"Same order as {previous[1]} {age}s ago (window {window}s)."
 
 
 def _listed(
     ctx: Ctx, by_instrument: dict[int, str], by_issuer: dict[str, str]
 ) -> tuple[bool, dict[str, Any]]:
-    inst = ctx.trade.instrument
-    if inst.pk in by_instrument:
-        return True, {"instrument": inst.symbol, "reason": by_instrument[inst.pk]}
+    inst = ctx.instrument
+    if ctx.instrument_id in by_instrument:
+        return True, {"instrument": inst.symbol, "reason": by_instrument[ctx.instrument_id]}
     if inst.issuer and inst.issuer in by_issuer:
         return True, {
             "instrument": inst.symbol,
@@ -511,12 +579,13 @@ def _ev_watch(ctx: Ctx, rule: CompiledRule) -> Result:
 
 
 def _ev_locate(ctx: Ctx, rule: CompiledRule) -> Result:
-    t = ctx.trade
+    t = ctx
     if t.side != Side.SELL_SHORT:
         return True, {"side": t.side}, ""
     located = ctx.state.config.locates.get((t.account_id, t.instrument_id, ctx.today), ZERO)
     values = {"quantity": t.quantity, "located": located, "date": ctx.today}
-    return t.quantity <= located, values, f"Short {t.quantity} exceeds located {located}."
+    ok = t.quantity <= located
+    return ok, values, "" if ok else f"Short {t.quantity} exceeds located {located}."
 
 
 def _previous_close(ctx: Ctx, instrument_id: int) -> tuple[date, Decimal] | None:
@@ -534,7 +603,7 @@ def _previous_weekday(day: date) -> date:
 
 
 def _ev_short_price(ctx: Ctx, rule: CompiledRule) -> Result:
-    t = ctx.trade
+    t = ctx
     if t.side != Side.SELL_SHORT:
         return True, {"side": t.side}, ""
     inst = t.instrument_id
@@ -572,7 +641,7 @@ def _trigger_store(ctx: Ctx, instrument_id: int, previous: Decimal, last: Decima
     ShortSaleTrigger.objects.bulk_create(
         [
             ShortSaleTrigger(
-                tenant_id=ctx.order.tenant_id,
+                tenant_id=ctx.tenant_id,
                 instrument_id=instrument_id,
                 triggered_on=ctx.today,
                 previous_close=previous,
@@ -581,7 +650,7 @@ def _trigger_store(ctx: Ctx, instrument_id: int, previous: Decimal, last: Decima
         ],
         ignore_conflicts=True,
     )
-    config_version_bump(ctx.order.tenant_id)
+    config_version_bump(ctx.tenant_id)
 
 
 def _crosses(buy: bool, mine: Decimal | None, theirs: Decimal | None) -> bool:
@@ -591,11 +660,11 @@ def _crosses(buy: bool, mine: Decimal | None, theirs: Decimal | None) -> bool:
 
 
 def _ev_self_match(ctx: Ctx, rule: CompiledRule) -> Result:
-    t = ctx.trade
-    owner = t.account.beneficial_owner
+    t = ctx
+    owner = t.owner
     opposite = (Side.SELL, Side.SELL_SHORT) if ctx.buy else (Side.BUY,)
     for oid, side, price in ctx.book.resting.get((t.instrument_id, owner), ()):
-        if oid != ctx.order.pk and side in opposite and _crosses(ctx.buy, t.limit_price, price):
+        if oid != ctx.order_id and side in opposite and _crosses(ctx.buy, t.limit_price, price):
             values = {
                 "resting_order": oid,
                 "resting_price": price,
@@ -606,14 +675,28 @@ def _ev_self_match(ctx: Ctx, rule: CompiledRule) -> Result:
     return True, {"owner": owner}, ""
 
 
-@dataclass(frozen=True)
+@dataclass
 class Holdings:
     """An account's value and its value per issuer and per sector (positions at the reference
-    price, average cost if none, plus cash), computed once per book load."""
+    price, average cost if none, plus cash), computed once per book load, with the aggregates
+    the diversification rule reads (largest issuer, sum above a threshold) kept as they are
+    first asked for."""
 
     value: Decimal
     by_issuer: dict[str, Decimal]
     by_sector: dict[str, Decimal]
+    largest: Decimal = ZERO
+    above: dict[Decimal, Decimal] = field(default_factory=dict)
+
+    def sum_above(self, threshold_pct: Decimal) -> Decimal:
+        """The value of the issuers each above ``threshold_pct`` of the account value."""
+        found = self.above.get(threshold_pct)
+        if found is None:
+            cut = self.value * threshold_pct / HUNDRED
+            found = self.above[threshold_pct] = sum(
+                (v for v in self.by_issuer.values() if v > cut), ZERO
+            )
+        return found
 
 
 def _account_holdings(book: Book, account_id: int) -> Holdings:
@@ -631,7 +714,8 @@ def _account_holdings(book: Book, account_id: int) -> Holdings:
         by_sector[sector] = by_sector.get(sector, ZERO) + value
         total += value
     cash = sum((v for (acc, _), v in book.cash.items() if acc == account_id), ZERO)
-    found = book.holdings[account_id] = Holdings(total + cash, by_issuer, by_sector)
+    largest = max(by_issuer.values(), default=ZERO)
+    found = book.holdings[account_id] = Holdings(total + cash, by_issuer, by_sector, largest)
     return found
 
 
@@ -653,9 +737,9 @@ def _ev_issuer_concentration(ctx: Ctx, rule: CompiledRule) -> Result:
     missing = _need_price(ctx)
     if missing:
         return missing
-    held = _account_holdings(ctx.book, ctx.trade.account_id)
+    held = _account_holdings(ctx.book, ctx.account_id)
     value = held.value
-    issuer = _issuer_sector(ctx.book, ctx.trade.instrument_id)[0]
+    issuer = _issuer_sector(ctx.book, ctx.instrument_id)[0]
     exposure = _after(ctx, held.by_issuer, issuer)
     if value <= 0:
         return False, {"account_value": value}, "Account value is not positive.", "hard"
@@ -678,15 +762,23 @@ def _ev_diversification(ctx: Ctx, rule: CompiledRule) -> Result:
     missing = _need_price(ctx)
     if missing:
         return missing
-    held = _account_holdings(ctx.book, ctx.trade.account_id)
+    held = _account_holdings(ctx.book, ctx.account_id)
     value = held.value
     if value <= 0:
         return False, {"account_value": value}, "Account value is not positive.", "hard"
-    issuer = _issuer_sector(ctx.book, ctx.trade.instrument_id)[0]
-    after = {**held.by_issuer, issuer: _after(ctx, held.by_issuer, issuer)}
-    pcts = {k: v / value * HUNDRED for k, v in after.items()}
-    top = max(pcts.values(), default=ZERO)
-    large = sum((p for p in pcts.values() if p > rule.p["large_threshold"]), ZERO)
+    # Only this order's issuer changes (a buy adds to it), so the largest issuer and the sum of
+    # the large ones follow from the account's aggregates and that one issuer, before and after.
+    issuer = _issuer_sector(ctx.book, ctx.instrument_id)[0]
+    before = held.by_issuer.get(issuer, ZERO)
+    after = _after(ctx, held.by_issuer, issuer)
+    cut = value * rule.p["large_threshold"] / HUNDRED
+    large_value = (
+        held.sum_above(rule.p["large_threshold"])
+        - (before if before > cut else ZERO)
+        + (after if after > cut else ZERO)
+    )
+    top = max(held.largest, after) / value * HUNDRED
+    large = large_value / value * HUNDRED
     values = {
         "largest_issuer_pct": top,
         "large_holdings_pct": large,
@@ -699,34 +791,40 @@ def _ev_diversification(ctx: Ctx, rule: CompiledRule) -> Result:
             f"An issuer is {top:.4f}% of the account (max {rule.p['single_max']}%).",
         )
     ok = large <= rule.p["large_total_max"]
-    return ok, values, f"Issuers above {rule.p['large_threshold']}% total {large:.4f}%."
+    return (
+        ok,
+        values,
+        "" if ok else f"Issuers above {rule.p['large_threshold']}% total {large:.4f}%.",
+    )
 
 
 def _ev_sector(ctx: Ctx, rule: CompiledRule) -> Result:
     missing = _need_price(ctx)
     if missing:
         return missing
-    held = _account_holdings(ctx.book, ctx.trade.account_id)
+    held = _account_holdings(ctx.book, ctx.account_id)
     value = held.value
     if value <= 0:
         return False, {"account_value": value}, "Account value is not positive.", "hard"
-    sector = _issuer_sector(ctx.book, ctx.trade.instrument_id)[1]
+    sector = _issuer_sector(ctx.book, ctx.instrument_id)[1]
     pct = _after(ctx, held.by_sector, sector) / value * HUNDRED
     values = {"sector": sector, "pct": pct, "max_pct": rule.p["percent"], "account_value": value}
-    return pct <= rule.p["percent"], values, f"Sector {sector} at {pct:.4f}%."
+    ok = pct <= rule.p["percent"]
+    return ok, values, "" if ok else f"Sector {sector} at {pct:.4f}%."
 
 
 def _ev_cash(ctx: Ctx, rule: CompiledRule) -> Result:
     if not ctx.buy:
-        return True, {"side": ctx.trade.side}, ""
+        return True, {"side": ctx.side}, ""
     missing = _need_price(ctx)
     if missing:
         return missing
-    currency = ctx.trade.instrument.currency
-    cash = ctx.book.cash.get((ctx.trade.account_id, currency), ZERO)
+    currency = ctx.instrument.currency
+    cash = ctx.book.cash.get((ctx.account_id, currency), ZERO)
     n = _order_notional(ctx)
     values = {"cash": cash, "currency": currency, "order_notional": n}
-    return n <= cash, values, f"Needs {n} {currency}, {cash} available."
+    ok = n <= cash
+    return ok, values, "" if ok else f"Needs {n} {currency}, {cash} available."
 
 
 EVALUATORS: dict[str, Callable[[Ctx, CompiledRule], Result]] = {
@@ -750,8 +848,12 @@ EVALUATORS: dict[str, Callable[[Ctx, CompiledRule], Result]] = {
 }
 
 
+def _not_a_trade_rule(ctx: Ctx, rule: CompiledRule) -> Result:
+    raise ValueError(f"{rule.kind} is not a trade-order rule.")
+
+
 def _kill_line(ctx: Ctx) -> Line | None:
-    acc, trader = ctx.trade.account_id, ctx.order.created_by_id
+    acc, trader = ctx.account_id, ctx.order.created_by_id
     for kid, scope, target, reason in ctx.state.config.kill_switches:
         if (
             scope == "tenant"
@@ -806,14 +908,10 @@ def trade_evaluate(order: Order) -> Evaluation:
     book = state.book
     assert book is not None
     now = _now()
-    buy = trade.side == Side.BUY
-    price = (
-        trade.limit_price
-        if trade.limit_price is not None
-        else _reference(book, trade.instrument_id, "last")
-    )
-    ctx = Ctx(order, trade, state, book, now, now.astimezone(state.config.tz).date(), price, buy)
-    ctx.cache = caches["default"]  # one handle: each ``cache.`` access resolves it again
+    limit = trade.limit_price
+    price = limit if limit is not None else _reference(book, trade.instrument_id, "last")
+    today = now.astimezone(state.config.tz).date()
+    ctx = Ctx(order, trade, state, book, now, today, price, trade.side == Side.BUY, counters())
     lines: list[Line] = []
     kill = _kill_line(ctx)
     if kill is not None:
@@ -821,28 +919,33 @@ def trade_evaluate(order: Order) -> Evaluation:
     rules = state.config.trade_rules
     applicable = [
         *rules.get(("tenant", None), ()),
-        *rules.get(("account", trade.account_id), ()),
-        *rules.get(("instrument", trade.instrument_id), ()),
+        *rules.get(("account", ctx.account_id), ()),
+        *rules.get(("instrument", ctx.instrument_id), ()),
         *rules.get(("trader", order.created_by_id), ()),
     ]
     # Under the tenant's lock: the exposure read by the credit rules and this order's
     # reservation are one step for concurrent screenings in this process.
     with state.lock:
         for rule in applicable:
-            result = EVALUATORS[rule.kind](ctx, rule)
-            passed, values, message = result[0], result[1], result[2]
-            severity = result[3] if len(result) == 4 else rule.severity
+            result = rule.evaluate(ctx, rule)
+            passed = result[0]
             lines.append(
                 Line(
-                    rule, rule.kind, rule.name, passed, severity, values, "" if passed else message
+                    rule,
+                    rule.kind,
+                    rule.name,
+                    passed,
+                    result[3] if len(result) == 4 else rule.severity,
+                    result[1],
+                    "" if passed else result[2],
                 )
             )
         decision = _decision(lines)
         if applicable and not decision.hard and price is not None:
-            book.reserve(order.pk, trade.account_id, _order_notional(ctx), time.monotonic())
+            book.reserve(ctx.order_id, ctx.account_id, _order_notional(ctx), time.monotonic())
             if not decision.soft:
-                key = (trade.instrument_id, trade.account.beneficial_owner)
-                book.resting.setdefault(key, []).append((order.pk, trade.side, trade.limit_price))
+                key = (ctx.instrument_id, ctx.owner)
+                book.resting.setdefault(key, []).append((ctx.order_id, ctx.side, limit))
     return Evaluation(order, lines, decision, ctx.cache_ops)
 
 

@@ -145,19 +145,29 @@ def test_rejected_order_keeps_its_audit_record(world: dict[str, Any]) -> None:
     assert kinds == ["created", "submitted", "screened", "rejected"]
 
 
-def test_throttle_at_and_over(world: dict[str, Any], monkeypatch: Any) -> None:
+COUNTER_STORES = pytest.mark.parametrize("counters_mode", ["memory", "cache"])
+
+
+@COUNTER_STORES
+def test_throttle_at_and_over(
+    world: dict[str, Any], monkeypatch: Any, settings: Any, counters_mode: str
+) -> None:
     from datetime import datetime
 
     from compliance.services import screening
 
     fixed = datetime(2025, 1, 6, 14, 0, 0, 500000, tzinfo=UTC)
     monkeypatch.setattr(screening, "_now", lambda: fixed)
+    settings.COMPLIANCE_COUNTERS = counters_mode
     rule_make(world["tenant"], "throttle", params={"max_orders": 2, "per_seconds": 1})
     statuses = [_submit(world, quantity=str(q)).status for q in (1, 2, 3)]
     assert statuses == ["pending", "pending", "rejected"]
 
 
-def test_duplicate_within_window(world: dict[str, Any], monkeypatch: Any) -> None:
+@COUNTER_STORES
+def test_duplicate_within_window(
+    world: dict[str, Any], monkeypatch: Any, settings: Any, counters_mode: str
+) -> None:
     from datetime import datetime, timedelta
 
     from compliance.services import screening
@@ -165,6 +175,7 @@ def test_duplicate_within_window(world: dict[str, Any], monkeypatch: Any) -> Non
     t0 = datetime(2025, 1, 6, 14, 0, 0, tzinfo=UTC)
     clock = {"now": t0}
     monkeypatch.setattr(screening, "_now", lambda: clock["now"])
+    settings.COMPLIANCE_COUNTERS = counters_mode
     rule_make(world["tenant"], "duplicate", params={"window_seconds": 5})
     first = _submit(world)
     clock["now"] = t0 + timedelta(seconds=4, microseconds=999999)
