@@ -282,8 +282,12 @@ class TradeOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
         result = trade_order_submit(
             tenant=self.tenant, actor=request.user, data=serializer.to_input()
         )
-        code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
-        return Response(self._body(result.order.pk), status=code)
+        if not result.created:
+            return Response(self._body(result.order.pk), status=status.HTTP_200_OK)
+        # The rows just written are in memory (order, its trade detail and the account,
+        # instrument and venue the body named): answered from them, with no re-read.
+        body = TradeOrderSerializer(result.order.trade, context=self.get_serializer_context())
+        return Response(body.data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=TradeOrderCreateSerializer(many=True), responses={200: dict})
     @action(detail=False, methods=["post"], filterset_class=None)
