@@ -66,7 +66,7 @@ from compliance.models import (
     WatchListEntry,
 )
 from compliance.models.rules import FRAUD_KINDS
-from compliance.services.counters import Counters, counters, counters_reset
+from compliance.services.counters import Count, Counters, Op, Swap, counters, counters_reset
 from compliance.services.rules import config_version
 from orders.models import Order, OrderStatus
 from orders.screening import Decision, Finding, Severity
@@ -375,6 +375,7 @@ class Ctx:
         "book",
         "buy",
         "cache_ops",
+        "counted",
         "counters",
         "instrument",
         "instrument_id",
@@ -411,6 +412,7 @@ class Ctx:
         self.buy = buy
         self.notional: Decimal | None = None
         self.counters = counters
+        self.counted: dict[int, Any] = {}  # counting rule id -> the store's answer
         self.cache_ops: list[Callable[[], None]] = []
         self.order_id: int = order.pk
         self.tenant_id: int = order.tenant_id
@@ -519,11 +521,15 @@ def _ev_adv(ctx: Ctx, rule: CompiledRule) -> Result:
     return ok, values, "" if ok else f"{pct:.4f}% of ADV above {rule.p['percent']}%."
 
 
-def _ev_throttle(ctx: Ctx, rule: CompiledRule) -> Result:
+def _throttle_op(ctx: Ctx, rule: CompiledRule) -> Count:
     per = rule.p.get("per_seconds", 1)
     bucket = int(ctx.now.timestamp()) // per
-    key = f"compliance:thr:{ctx.tenant_id}:{rule.id}:{ctx.account_id}:{bucket}"
-    count = ctx.counters.count(key, per + 1)
+    return Count(f"compliance:thr:{ctx.tenant_id}:{rule.id}:{ctx.account_id}:{bucket}", per + 1)
+
+
+def _ev_throttle(ctx: Ctx, rule: CompiledRule) -> Result:
+    per = rule.p.get("per_seconds", 1)
+    count = ctx.counted[rule.id]
     limit = rule.p["max_orders"]
     values = {"orders_in_interval": count, "max_orders": limit, "per_seconds": per}
     ok = count <= limit
@@ -534,21 +540,40 @@ def _price_key(price: Decimal | None) -> str:
     return "MKT" if price is None else str(price.normalize())
 
 
-def _ev_duplicate(ctx: Ctx, rule: CompiledRule) -> Result:
-    t = ctx
+def _duplicate_op(ctx: Ctx, rule: CompiledRule) -> Swap:
+    """The order's fingerprint for this rule, storing ``"<epoch seconds> <order id>"``."""
     key = (
-        f"compliance:dup:{ctx.tenant_id}:{t.account_id}:{t.instrument_id}:{t.side}:"
-        f"{t.quantity.normalize()}:{_price_key(t.limit_price)}"
+        f"compliance:dup:{ctx.tenant_id}:{rule.id}:{ctx.account_id}:{ctx.instrument_id}:"
+        f"{ctx.side}:{ctx.quantity.normalize()}:{_price_key(ctx.limit_price)}"
     )
+    return Swap(key, f"{ctx.now.timestamp()!r} {ctx.order_id}", rule.p["window_seconds"] + 1)
+
+
+def _ev_duplicate(ctx: Ctx, rule: CompiledRule) -> Result:
     window = rule.p["window_seconds"]
-    now = ctx.now.timestamp()
-    previous = ctx.counters.swap(key, (now, ctx.order_id), window + 1)
+    previous = ctx.counted[rule.id]
     if previous is None:
         return True, {"window_seconds": window}, ""
-    age = Decimal(str(round(now - previous[0], 6)))
-    values = {"previous_order": previous[1], "seconds_since": age, "window_seconds": window}
+    at, order_id = previous.split(" ")
+    age = Decimal(str(round(ctx.now.timestamp() - float(at), 6)))
+    values = {"previous_order": int(order_id), "seconds_since": age, "window_seconds": window}
     ok = age >= window
-    return ok, values, "" if ok else f"Same order as {previous[1]} {age}s ago (window {window}s)."
+    return ok, values, "" if ok else f"Same order as {order_id} {age}s ago (window {window}s)."
+
+
+COUNTER_OPS: dict[str, Callable[[Ctx, CompiledRule], Op]] = {
+    RuleKind.THROTTLE: _throttle_op,
+    RuleKind.DUPLICATE: _duplicate_op,
+}
+
+
+def _count(ctx: Ctx, rules: list[CompiledRule]) -> None:
+    """Every running counter the screening needs, in one call to the store (one round trip
+    when it is Redis): ``ctx.counted`` maps each counting rule to its answer."""
+    counting = [rule for rule in rules if rule.kind in COUNTER_OPS]
+    if counting:
+        ops = [COUNTER_OPS[rule.kind](ctx, rule) for rule in counting]
+        ctx.counted = dict(zip((rule.id for rule in counting), ctx.counters.run(ops), strict=True))
 
 
 def _listed(
@@ -925,6 +950,7 @@ def trade_evaluate(order: Order) -> Evaluation:
     ]
     # Under the tenant's lock: the exposure read by the credit rules and this order's
     # reservation are one step for concurrent screenings in this process.
+    _count(ctx, applicable)
     with state.lock:
         for rule in applicable:
             result = rule.evaluate(ctx, rule)
