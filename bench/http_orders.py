@@ -66,12 +66,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from bench.db import database_config, database_recreate
 from bench.report import quick, record
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 LOG_DIR = ROOT / "var" / "bench-http"
-LOOPBACK = ("127.0.0.1", "localhost")
 
 
 def _env_int(name: str, default: int) -> int:
@@ -121,36 +121,6 @@ ORDER = {
 
 
 # --- the scratch database and Redis ---------------------------------------------------------
-
-
-def _check_database_url(url: str) -> dict[str, Any]:
-    import dj_database_url
-
-    cfg: dict[str, Any] = dict(dj_database_url.parse(url))
-    if not cfg["ENGINE"].endswith("postgresql"):
-        raise SystemExit(f"BENCH_HTTP_DATABASE_URL must be PostgreSQL, not {cfg['ENGINE']}")
-    if (cfg["HOST"] or "127.0.0.1") not in LOOPBACK:
-        raise SystemExit("BENCH_HTTP_DATABASE_URL must point to 127.0.0.1")
-    if "bench" not in cfg["NAME"]:
-        raise SystemExit(f"refusing to drop {cfg['NAME']!r}: a scratch name contains 'bench'")
-    return cfg
-
-
-def _fresh_database(cfg: dict[str, Any]) -> None:
-    import psycopg2  # type: ignore[import-untyped]
-
-    conn = psycopg2.connect(
-        dbname="postgres",
-        user=cfg["USER"],
-        password=cfg["PASSWORD"] or None,
-        host=cfg["HOST"] or "127.0.0.1",
-        port=cfg["PORT"] or None,
-    )
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{cfg["NAME"]}" WITH (FORCE)')
-        cur.execute(f'CREATE DATABASE "{cfg["NAME"]}"')
-    conn.close()
 
 
 def _redis(db: int) -> Any:
@@ -884,7 +854,7 @@ def main(argv: list[str] | None = None) -> int:
         help="afterwards, profile N candidate creates in process (default 500)",
     )
     args = parser.parse_args(argv)
-    cfg = _check_database_url(DATABASE_URL)
+    cfg = database_config(DATABASE_URL, postgres_only=True)
     broker_db, cache_db = _free_redis_dbs(2)
     env = _bench_env(broker_db, cache_db)
     os.environ.clear()
@@ -892,7 +862,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGHUP, _on_signal)
     try:
-        _fresh_database(cfg)
+        database_recreate(DATABASE_URL)
         import django
 
         django.setup()

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.db import database_recreate
 from bench.report import record
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,27 +41,7 @@ PER_ROUND = int(os.environ.get("BENCH_N", "50" if QUICK else "200"))
 
 def _fresh_database() -> None:
     """Start from an empty scratch database (the bench database is dropped and re-created)."""
-    url = os.environ["DATABASE_URL"]
-    if url.startswith("sqlite"):
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{_db_file}{suffix}").unlink(missing_ok=True)
-        return
-    import dj_database_url
-    import psycopg2  # type: ignore[import-untyped]
-
-    cfg = dj_database_url.parse(url)
-    conn = psycopg2.connect(
-        dbname="postgres",
-        user=cfg["USER"],
-        password=cfg["PASSWORD"] or None,
-        host=cfg["HOST"] or None,
-        port=cfg["PORT"] or None,
-    )
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{cfg["NAME"]}"')
-        cur.execute(f'CREATE DATABASE "{cfg["NAME"]}"')
-    conn.close()
+    database_recreate(os.environ["DATABASE_URL"])
 
 
 def main() -> int:
