@@ -30,7 +30,7 @@ run: seed
 	@echo "  Password:  $${DEMO_PASSWORD:-demo-password}"
 	@echo "  Ctrl-C stops the web server, the worker and beat."
 	@echo ""
-	$(DEV_ENV) OMS_SANDBOX_MARKETPLACES=1 $(VENV)/bin/honcho -f Procfile start
+	$(DEV_ENV) OMS_SANDBOX_MARKETPLACES=1 CACHE_DIR=var/cache $(VENV)/bin/honcho -f Procfile start
 
 test: venv
 	$(VENV)/bin/pytest

@@ -120,7 +120,20 @@ if REDIS_URL:
             "KEY_PREFIX": "oms",
         }
     }
+elif os.environ.get("CACHE_DIR"):
+    # The embedded runtime (``make run``): the web process, the worker and beat share one cache
+    # on disk, so what one process writes (a compliance rule's new version, a login throttle)
+    # is seen by the others without a server.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": os.environ["CACHE_DIR"],
+            "KEY_PREFIX": "oms",
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
 else:
+    # One process (tests, a management command): the cache lives in it.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 AUTH_PASSWORD_VALIDATORS = [
