@@ -255,9 +255,10 @@ COMMERCE_FORECAST_CROSTON_ZERO_SHARE = os.environ.get(
 OMS_SANDBOX_MARKETPLACES = env_bool("OMS_SANDBOX_MARKETPLACES", default=False)
 
 # --- Pre-trade screening (compliance/services/screening.py, counters.py) -----------------------
-# Running counters of the throttle and duplicate-order screens: "cache" (the Django cache:
-# shared by every process; with Redis one pipeline per screening), "memory" (this process only: exact when one process
-# screens a tenant's orders) or "auto" (memory with the process-local LocMemCache, else cache).
+# Running counters of the throttle and duplicate-order screens: "cache" (the Django cache,
+# shared by every process; with Redis one pipeline per screening), "memory" (this process only:
+# exact when one process screens a tenant's orders) or "auto" (memory with the process-local
+# LocMemCache, else cache).
 COMPLIANCE_COUNTERS = os.environ.get("COMPLIANCE_COUNTERS", "auto")
 # Seconds the in-memory book (quotes, live orders, positions, cash) is reused before a reload.
 COMPLIANCE_BOOK_TTL = float(os.environ.get("COMPLIANCE_BOOK_TTL", "0.5"))
