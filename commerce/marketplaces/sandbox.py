@@ -33,6 +33,15 @@ payable/open :data:`PAY_DELAY` seconds later, and one slot in nine is canceled b
 time passes, and a sync of a window already read finds the same orders. Shipment confirmations
 are checked for shape and acknowledged; the sandbox keeps no state, so a confirmed order does
 not turn "shipped" in later answers.
+
+Pacing, so that a sync's progress can be watched (both off by default; read from settings at
+each request):
+
+- ``OMS_SANDBOX_PAGE_SIZE`` (orders, default 0 = off): no order-list page holds more orders than
+  this, whatever page size the request asked for (each marketplace documents that a page may
+  hold fewer than asked; the connectors follow the next-page link or token either way).
+- ``OMS_SANDBOX_PAGE_DELAY`` (seconds, default 0): each order-list page is answered that much
+  later (:func:`page_pause`; tests replace it to hold each page until they let it go).
 """
 
 from __future__ import annotations
@@ -42,6 +51,7 @@ import hashlib
 import hmac
 import json
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -88,6 +98,22 @@ BUYERS = [
 def now() -> datetime:
     """The sandbox clock (tests replace it to make the order stream stand still)."""
     return timezone.now()
+
+
+def page_size(asked: int, largest: int) -> int:
+    """The orders one order-list page holds: what the request asked for, at least 1, at most the
+    marketplace's documented ``largest`` and, when set, at most ``OMS_SANDBOX_PAGE_SIZE``."""
+    size = min(largest, max(1, asked))
+    cap = int(getattr(settings, "OMS_SANDBOX_PAGE_SIZE", 0) or 0)
+    return min(size, cap) if cap > 0 else size
+
+
+def page_pause() -> None:
+    """Wait ``OMS_SANDBOX_PAGE_DELAY`` seconds (default 0) before an order-list page is answered
+    (tests replace it to hold each page until they let it go)."""
+    delay = float(getattr(settings, "OMS_SANDBOX_PAGE_DELAY", 0) or 0)
+    if delay > 0:
+        time.sleep(delay)
 
 
 # --- the account token -------------------------------------------------------------------------
@@ -228,7 +254,9 @@ class Stream:
     def modified(
         self, start: datetime, end: datetime, *, end_inclusive: bool
     ) -> list[SandboxOrder]:
-        """Orders whose last change lies in the window, oldest change first."""
+        """Orders whose last change lies in the window, oldest change first: what one
+        order-list page is cut from, so it is answered after the :func:`page_pause`."""
+        page_pause()
         offset = OFFSETS[self.account.kind]
         first = max(
             (int(start.timestamp()) - CANCEL_DELAY - offset) // INTERVAL,

@@ -33,6 +33,7 @@ from commerce.marketplaces.sandbox import (
     cursor_encode,
     error_json,
     iso_z,
+    page_size,
     time_of,
 )
 
@@ -154,7 +155,7 @@ def _amazon_orders(call: Call, account: Account) -> HttpResponse:
     if "NextToken" in q:
         cursor = cursor_decode(q["NextToken"])
     else:
-        size = min(100, max(1, int(q.get("MaxResultsPerPage", 100))))
+        size = page_size(int(q.get("MaxResultsPerPage", 100)), 100)
         cursor = {"after": q["LastUpdatedAfter"], "before": q["LastUpdatedBefore"], "skip": 0}
         cursor["size"] = size
     rows = Stream(account).modified(
@@ -273,7 +274,7 @@ def _ebay_orders(call: Call, account: Account, base: str) -> HttpResponse:
     q = call.params
     spec = q["filter"].removeprefix("lastmodifieddate:[").removesuffix("]")
     start, end = (time_of(v) for v in spec.split(".."))
-    limit = min(200, max(1, int(q.get("limit", 50))))
+    limit = page_size(int(q.get("limit", 50)), 200)
     offset = max(0, int(q.get("offset", 0)))
     rows = Stream(account).modified(start, end, end_inclusive=True)
     rows.sort(key=lambda o: (o.placed, o.slot), reverse=True)  # eBay: newest created first
@@ -358,7 +359,7 @@ def aliexpress(call: Call, base: str) -> HttpResponse:
         return JsonResponse({"error_response": {"code": "InvalidMethod", "msg": "method"}})
     start = ali_parse(param["modified_date_start"])
     end = ali_parse(param["modified_date_end"])
-    size = min(50, max(1, int(param.get("page_size", 20))))
+    size = page_size(int(param.get("page_size", 20)), 50)
     number = max(1, int(param.get("current_page", 1)))
     rows = Stream(account).modified(start, end, end_inclusive=True)
     rows.sort(key=lambda o: (o.placed, o.slot), reverse=True)
@@ -466,7 +467,7 @@ def _shopify_orders(
         cursor = cursor_decode(q["page_info"])
     else:
         cursor = {"min": q["updated_at_min"], "max": q["updated_at_max"], "last": 0}
-    limit = min(250, max(1, int(q.get("limit", 50))))
+    limit = page_size(int(q.get("limit", 50)), 250)
     rows = [
         o
         for o in Stream(account).modified(
