@@ -25,10 +25,16 @@ from trading.models import Account, Instrument
 
 
 class _TenantUserField(serializers.PrimaryKeyRelatedField):
-    """A user id; whether they belong to the tenant is the service's check (400 ``trader``)."""
+    """A user id among the request tenant's members: another tenant's user fails exactly like
+    an id no user has (their existence is not told). Whether the member may trade is the
+    service's check (400 ``trader``)."""
 
     def get_queryset(self) -> Any:
-        return get_user_model().objects.all()
+        users = get_user_model().objects.all()
+        tenant = self.context.get("tenant")
+        if tenant is None:
+            return users.none()
+        return users.filter(memberships__tenant=tenant).distinct()
 
 
 class RuleSerializer(serializers.ModelSerializer):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -229,3 +230,43 @@ def _clean_cache_and_registries() -> Iterator[None]:
     kinds._policies.clear()
     kinds._policies.update(policies_before)
     cache.clear()
+
+
+@contextmanager
+def _module_savepoint(django_db_blocker: Any) -> Iterator[None]:
+    """A savepoint inside the package's transaction for objects one module adds on top of the
+    demo data (built once, seen by each test of the module, rolled back at its end)."""
+    django_db_blocker.unblock()
+    savepoint = transaction.savepoint()
+    django_db_blocker.restore()
+    try:
+        yield
+    finally:
+        django_db_blocker.unblock()
+        transaction.savepoint_rollback(savepoint)
+        django_db_blocker.restore()
+        cache.clear()
+
+
+@pytest.fixture(scope="module")
+def probe_shop(demo: Demo, django_db_blocker: Any) -> Iterator[Any]:
+    """The probing tenant's own shop and the commerce victim's objects to name
+    (``tests/hostile/probing.py``), for the cross-tenant write probes."""
+    from tests.hostile.probing import shop_build
+
+    with _module_savepoint(django_db_blocker):
+        with django_db_blocker.unblock():
+            shop = shop_build(demo)
+        yield shop
+
+
+@pytest.fixture(scope="module")
+def probe_desk(demo: Demo, django_db_blocker: Any) -> Iterator[Any]:
+    """The probing tenant's trading and compliance objects and acme-capital's to name
+    (``tests/hostile/probing.py``), for the cross-tenant write probes."""
+    from tests.hostile.probing import desk_build
+
+    with _module_savepoint(django_db_blocker):
+        with django_db_blocker.unblock():
+            desk = desk_build(demo)
+        yield desk
