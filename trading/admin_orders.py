@@ -161,7 +161,7 @@ class TradeOrderAdmin(TenantScopedAdmin):
         may_work = bool(
             obj is not None
             and obj.order.status in LIVE_STATUSES
-            and not obj.pending
+            and not obj.request_pending
             and (
                 request.user.is_superuser
                 or (

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -51,6 +52,7 @@ from trading.venues.base import ReportKind
 pytestmark = pytest.mark.django_db
 
 ACK = ReportKind.ACK
+NEW_YORK = ZoneInfo("America/New_York")
 
 
 @pytest.fixture
@@ -77,9 +79,8 @@ def _resting_buy(desk: Desk, **kwargs) -> TradeOrder:
 def _directed_buy(desk: Desk, **kwargs) -> TradeOrder:
     """Buy 100 @ 10.00 DAY directed to XA, acknowledged by the (scripted) venue."""
     kwargs.setdefault("time_in_force", "day")
-    trade = desk.order(
-        quantity="100", order_type="limit", limit_price="10.00", venue=desk.venue, **kwargs
-    )
+    kwargs.setdefault("quantity", "100")
+    trade = desk.order(order_type="limit", limit_price="10.00", venue=desk.venue, **kwargs)
     report(children(trade)[0], ACK)
     return trade
 
@@ -123,6 +124,84 @@ def gtc_survives_the_close(desk: Desk, venue: ManualVenue | None) -> TradeOrder:
     session(desk.venue, "close", "10.02")
     session(desk.venue, "open", "10.03")
     desk.quote(bid="9.95", bid_size="500", ask="9.99", ask_size="500", last="9.99")
+    return trade
+
+
+# --- H.1 GT orders: done for day at the close, restated (renewed) at the next open ---------------
+
+
+def _resting_gtc(desk: Desk, quantity: str = "100") -> TradeOrder:
+    """Buy ``quantity`` @ 10.00 GTC, smart routed, resting at XA."""
+    desk.quote(bid="9.95", bid_size="500", ask="10.05", ask_size="500", last="10.00")
+    return desk.order(
+        quantity=quantity, order_type="limit", limit_price="10.00", time_in_force="gtc"
+    )
+
+
+def gtc_partially_filled_restated_and_partially_filled_next_day(
+    desk: Desk, venue: ManualVenue | None
+) -> TradeOrder:
+    """FIX 4.4 Appendix D, H.1.a, on the simulated venue, with the spec's quantities."""
+    trade = _resting_gtc(desk, "10000")
+    desk.quote(bid="9.95", bid_size="500", ask="10.00", ask_size="2000", last="10.00")  # day 1,3
+    session(desk.venue, "close", "10.02")  # day 1,4: done for day
+    assert child_rows(trade) == [("XA", D("10000"), D("10"), "gtc", "done_for_day", D("2000"))]
+    session(desk.venue, "open", "10.03")  # day 2,1: restated
+    assert child_rows(trade) == [("XA", D("10000"), D("10"), "gtc", "partially_filled", D("2000"))]
+    desk.quote(bid="9.95", bid_size="500", ask="9.97", ask_size="1000", last="9.97")  # day 2,2
+    return trade
+
+
+def gtc_partially_filled_restated_and_partially_filled_next_day_scripted(
+    desk: Desk, venue: ManualVenue | None
+) -> TradeOrder:
+    """FIX 4.4 Appendix D, H.1.a, the venue's reports played by the test."""
+    trade = _directed_buy(desk, quantity="10000", time_in_force="gtc")
+    child = children(trade)[0]
+    fill(child, "2000", "10.00")
+    report(child, ReportKind.DONE_FOR_DAY)
+    report(child, ReportKind.RESTATED)
+    fill(child, "1000", "9.97")
+    return trade
+
+
+def gtc_unfilled_restated_as_new(desk: Desk, venue: ManualVenue | None) -> TradeOrder:
+    trade = _resting_gtc(desk)
+    session(desk.venue, "close", "10.02")
+    session(desk.venue, "open", "10.03")
+    return trade
+
+
+def gtc_done_for_day_overnight(desk: Desk, venue: ManualVenue | None) -> TradeOrder:
+    trade = _resting_gtc(desk)
+    desk.quote(bid="9.95", bid_size="500", ask="10.00", ask_size="30", last="10.00")
+    session(desk.venue, "close", "10.02")
+    session(desk.venue, "close", "10.02")  # a repeated close reports nothing more
+    return trade
+
+
+def cancel_while_done_for_day(desk: Desk, venue: ManualVenue | None) -> TradeOrder:
+    trade = gtc_done_for_day_overnight(desk, venue)
+    cancel(trade, desk.trader)
+    return trade
+
+
+def replace_while_done_for_day(desk: Desk, venue: ManualVenue | None) -> TradeOrder:
+    trade = gtc_done_for_day_overnight(desk, venue)
+    desk.quote(bid="9.95", bid_size="500", ask="10.05", ask_size="500", last="10.05")
+    replace(trade, desk.trader, quantity="150", limit_price="10.10")  # marketable, but closed
+    assert child_rows(trade) == [("XA", D("150"), D("10.10"), "gtc", "done_for_day", D("30"))]
+    session(desk.venue, "open", "10.03")  # restated, then it meets the offer at 10.05
+    return trade
+
+
+def replace_rejected_while_done_for_day(desk: Desk, venue: ManualVenue | None) -> TradeOrder:
+    trade = _directed_buy(desk, time_in_force="gtc")
+    child = children(trade)[0]
+    fill(child, "20", "10.00")
+    report(child, ReportKind.DONE_FOR_DAY)
+    replace(trade, desk.trader, quantity="150")
+    report(child, ReportKind.REPLACE_REJECTED, text="Closed.")  # back to DoneForDay
     return trade
 
 
@@ -172,9 +251,18 @@ def rejected_by_the_venue(desk: Desk, venue: ManualVenue | None) -> TradeOrder:
     return trade
 
 
+def weekday_in_new_york(at: time, days_ahead: int = 7) -> datetime:
+    """A weekday at least ``days_ahead`` days from now, at ``at`` New York time (XA's clock:
+    09:30-16:00 there), so that a session tick's outcome never depends on when tests run."""
+    day = (timezone.now().astimezone(NEW_YORK) + timedelta(days=days_ahead)).date()
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return datetime.combine(day, at, tzinfo=NEW_YORK)
+
+
 def gtd_expires_at_its_time(desk: Desk, venue: ManualVenue | None) -> TradeOrder:
     desk.quote(bid="9.95", bid_size="500", ask="10.05", ask_size="500", last="10.00")
-    expire_at = timezone.now() + timedelta(hours=1)
+    expire_at = weekday_in_new_york(time(12, 0))  # XA is open either side of it
     trade = desk.order(
         quantity="100",
         order_type="limit",
@@ -474,10 +562,95 @@ SCENARIOS = {
         rows(
             NEW,
             ("Trade", "PartiallyFilled", "100", "30", "70", "30", "10"),
+            ("DoneForDay", "DoneForDay", "100", "30", "70", "0", "10"),
+            ("Restated", "PartiallyFilled", "100", "30", "70", "0", "10"),
             ("Trade", "Filled", "100", "100", "0", "70", "10"),
         ),
         "completed",
         "Filled",
+    ),
+    "gtc_partially_filled_restated_and_partially_filled_next_day": Scenario(
+        gtc_partially_filled_restated_and_partially_filled_next_day,
+        rows(
+            ("New", "New", "10000", "0", "10000", "0", "0"),
+            ("Trade", "PartiallyFilled", "10000", "2000", "8000", "2000", "10"),
+            ("DoneForDay", "DoneForDay", "10000", "2000", "8000", "0", "10"),
+            ("Restated", "PartiallyFilled", "10000", "2000", "8000", "0", "10"),
+            ("Trade", "PartiallyFilled", "10000", "3000", "7000", "1000", "10"),
+        ),
+        "partial",
+        "PartiallyFilled",
+    ),
+    "gtc_partially_filled_restated_and_partially_filled_next_day_scripted": Scenario(
+        gtc_partially_filled_restated_and_partially_filled_next_day_scripted,
+        rows(
+            ("New", "New", "10000", "0", "10000", "0", "0"),
+            ("Trade", "PartiallyFilled", "10000", "2000", "8000", "2000", "10"),
+            ("DoneForDay", "DoneForDay", "10000", "2000", "8000", "0", "10"),
+            ("Restated", "PartiallyFilled", "10000", "2000", "8000", "0", "10"),
+            ("Trade", "PartiallyFilled", "10000", "3000", "7000", "1000", "9.99"),
+        ),
+        "partial",
+        "PartiallyFilled",
+        manual=True,
+    ),
+    "gtc_unfilled_restated_as_new": Scenario(
+        gtc_unfilled_restated_as_new,
+        rows(
+            NEW,
+            ("DoneForDay", "DoneForDay", "100", "0", "100", "0", "0"),
+            ("Restated", "New", "100", "0", "100", "0", "0"),
+        ),
+        "open",
+        "New",
+    ),
+    "gtc_done_for_day_overnight": Scenario(
+        gtc_done_for_day_overnight,
+        rows(
+            NEW,
+            ("Trade", "PartiallyFilled", "100", "30", "70", "30", "10"),
+            ("DoneForDay", "DoneForDay", "100", "30", "70", "0", "10"),
+        ),
+        "partial",
+        "DoneForDay",
+    ),
+    "cancel_while_done_for_day": Scenario(
+        cancel_while_done_for_day,
+        rows(
+            NEW,
+            ("Trade", "PartiallyFilled", "100", "30", "70", "30", "10"),
+            ("DoneForDay", "DoneForDay", "100", "30", "70", "0", "10"),
+            ("PendingCancel", "PendingCancel", "100", "30", "70", "0", "10"),
+            ("Canceled", "Canceled", "100", "30", "0", "0", "10"),
+        ),
+        "canceled",
+        "Canceled",
+    ),
+    "replace_while_done_for_day": Scenario(
+        replace_while_done_for_day,
+        rows(
+            NEW,
+            ("Trade", "PartiallyFilled", "100", "30", "70", "30", "10"),
+            ("DoneForDay", "DoneForDay", "100", "30", "70", "0", "10"),
+            ("PendingReplace", "PendingReplace", "100", "30", "70", "0", "10"),
+            ("Replaced", "DoneForDay", "150", "30", "120", "0", "10"),
+            ("Restated", "PartiallyFilled", "150", "30", "120", "0", "10"),
+            ("Trade", "Filled", "150", "150", "0", "120", "10.08"),
+        ),
+        "completed",
+        "Filled",
+    ),
+    "replace_rejected_while_done_for_day": Scenario(
+        replace_rejected_while_done_for_day,
+        rows(
+            NEW,
+            ("Trade", "PartiallyFilled", "100", "20", "80", "20", "10"),
+            ("DoneForDay", "DoneForDay", "100", "20", "80", "0", "10"),
+            ("PendingReplace", "PendingReplace", "100", "20", "80", "0", "10"),
+        ),
+        "partial",
+        "DoneForDay",
+        manual=True,
     ),
     "cancel_new_order_simulated": Scenario(
         cancel_new_order_simulated,
@@ -801,12 +974,19 @@ def test_ioc_sweep_residual_is_canceled_although_no_venue_had_it(desk):
     assert trade_of(trade).order.status_reason == "Remainder not executed."
 
 
-def test_day_order_expires_but_gtc_order_survives_the_same_close(desk):
+def test_day_order_expires_but_gtc_order_is_done_for_day_at_the_same_close(desk):
     day = _resting_buy(desk)
     gtc = desk.order(quantity="50", order_type="limit", limit_price="9.90", time_in_force="gtc")
     session(desk.venue, "close", "10.02")
     assert (trade_of(day).order.status, trade_of(gtc).order.status) == ("expired", "open")
-    assert [r[0] for r in fix_rows(gtc)] == ["New"]
+    assert (trade_of(day).ord_status.label, trade_of(gtc).ord_status.label) == (
+        "Expired",
+        "DoneForDay",
+    )
+    assert fix_rows(gtc) == rows(
+        ("New", "New", "50", "0", "50", "0", "0"),
+        ("DoneForDay", "DoneForDay", "50", "0", "50", "0", "0"),
+    )
 
 
 # --- a cancel that arrives too late ------------------------------------------------------------

@@ -66,6 +66,7 @@ class ExecType(models.TextChoices):
     REJECTED = "8", "Rejected"
     PENDING_NEW = "A", "PendingNew"
     EXPIRED = "C", "Expired"
+    RESTATED = "D", "Restated"
     PENDING_REPLACE = "E", "PendingReplace"
     TRADE = "F", "Trade"
 

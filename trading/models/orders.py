@@ -42,9 +42,16 @@ class Handling(models.TextChoices):
 
 
 class PendingAction(models.TextChoices):
+    """What a live order waits for: a cancel or a replace the venue has not yet confirmed, or
+    (``DONE_FOR_DAY``) the next session of its venues, which all closed with it working."""
+
     NONE = "", "None"
     CANCEL = "cancel", "Pending cancel"
     REPLACE = "replace", "Pending replace"
+    DONE_FOR_DAY = "day", "Done for day"
+
+
+REQUEST_PENDING = (PendingAction.CANCEL, PendingAction.REPLACE)
 
 
 class FixOrdStatus(models.TextChoices):
@@ -76,12 +83,16 @@ _STATUS_TO_FIX = {
 
 
 def fix_ord_status(status: str, pending: str) -> FixOrdStatus:
-    """OrdStatus derived from the common status plus the pending cancel/replace flag.
+    """OrdStatus derived from the common status plus the pending flag.
 
-    FIX precedence: PendingCancel (12) > PendingReplace (11) > Filled (8) > PartiallyFilled (4)
-    > New, PendingNew (2): a fill that completes an order whose cancel is pending still reports
-    PendingCancel, until the venue rejects the cancel as too late; a cancel requested before
-    the venue acknowledged the order reports PendingCancel, not PendingNew.
+    FIX precedence: PendingCancel (12) > PendingReplace (11) > DoneForDay (10) > Filled (8) >
+    PartiallyFilled (4) > New, PendingNew (2): a fill that completes an order whose cancel is
+    pending still reports PendingCancel, until the venue rejects the cancel as too late; a
+    cancel requested before the venue acknowledged the order reports PendingCancel, not
+    PendingNew; a working order whose venues all closed for the day reports DoneForDay until
+    its venue restates it at the next open (``pending`` is then ``DONE_FOR_DAY``; a cancel or a
+    replace requested meanwhile outranks it, and the flag returns when the request settles
+    with the order still done for the day: see ``trading.services.lifecycle``).
     """
     pendable = status in (
         OrderStatus.PENDING,
@@ -93,6 +104,8 @@ def fix_ord_status(status: str, pending: str) -> FixOrdStatus:
         return FixOrdStatus.PENDING_CANCEL
     if pendable and pending == PendingAction.REPLACE:
         return FixOrdStatus.PENDING_REPLACE
+    if pending == PendingAction.DONE_FOR_DAY and status in (OrderStatus.OPEN, OrderStatus.PARTIAL):
+        return FixOrdStatus.DONE_FOR_DAY
     return _STATUS_TO_FIX[OrderStatus(status)]
 
 
@@ -167,6 +180,11 @@ class TradeOrder(TenantOwned):
     def ord_status(self) -> FixOrdStatus:
         return fix_ord_status(self.order.status, self.pending)
 
+    @property
+    def request_pending(self) -> bool:
+        """A cancel or a replace awaits the venue's answer (a second one is refused)."""
+        return self.pending in REQUEST_PENDING
+
 
 class VenueOrderState(models.TextChoices):
     PENDING_NEW = "pending_new", "Pending new"
@@ -176,12 +194,16 @@ class VenueOrderState(models.TextChoices):
     CANCELED = "canceled", "Canceled"
     REJECTED = "rejected", "Rejected"
     EXPIRED = "expired", "Expired"
+    DONE_FOR_DAY = "done_for_day", "Done for day (rests until the next open)"
 
 
+# A child done for the day is still live: it rests at its venue (which restates it at the next
+# open), can be canceled or replaced meanwhile, and a GTD one can still expire.
 VENUE_ORDER_LIVE = (
     VenueOrderState.PENDING_NEW,
     VenueOrderState.NEW,
     VenueOrderState.PARTIALLY_FILLED,
+    VenueOrderState.DONE_FOR_DAY,
 )
 
 

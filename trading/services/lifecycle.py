@@ -2,6 +2,36 @@
 
 Lock order, always: the common ``Order`` row, then ``TradeOrder``, then ``VenueOrder`` rows
 (by pk). Every change appends an ``ExecutionReport`` as a client would receive it.
+
+Done for day and restatement follow FIX 4.4 Volume 4, Appendix D, scenario H.1.a ("GTC order
+partially filled, restated (renewed) and partially filled the following day"):
+
+==========  ==============  ===============  ======  ======  ======  =======================
+Day, step   ExecType        OrdStatus        CumQty  Leaves  LastQty Comment
+==========  ==============  ===============  ======  ======  ======  =======================
+1, 2        New             New              0       10000   0
+1, 3        Trade           PartiallyFilled  2000    8000    2000
+1, 4        DoneForDay      DoneForDay       2000    8000    0       end of the trading day
+2, 1        Restated        PartiallyFilled  2000    8000    0       ExecRestatementReason =
+                                                                     GTC renewal/restatement
+2, 2        Trade           PartiallyFilled  3000    7000    1000
+==========  ==============  ===============  ======  ======  ======  =======================
+
+A parent is done for the day when it is working (open or partial) and every live child is done
+for the day at its venue (a smart order split across venues is done when the last of them has
+closed). It then reports DoneForDay once (CumQty, LeavesQty and AvgPx unchanged, LastQty 0)
+and its ``pending`` flag says ``DONE_FOR_DAY``. When a venue restates one of its children at
+the next open, the parent reports Restated once (OrdStatus back to PartiallyFilled, or New if
+nothing filled) before any further fill. A fill on a child done for the day (a venue that trades
+it without restating it first) ends the parent's done-for-day state too; the Trade report then
+carries the working OrdStatus.
+
+Cancel and cancel/replace keep working while an order is done for the day, by OrdStatus
+precedence (PendingCancel 12 > PendingReplace 11 > DoneForDay 10 > Filled 8 > PartiallyFilled 4
+> New 2): the request reports PendingCancel / PendingReplace; the venue cancels the resting
+child (Canceled) or replaces it, and the Replaced report says DoneForDay (the order still
+trades no more that day); a rejected request returns the order to DoneForDay. The replaced
+order is restated at the next open like any other.
 """
 
 from __future__ import annotations
@@ -33,6 +63,8 @@ from trading.services.write_behind import row_save, writes_flush
 
 logger = logging.getLogger(__name__)
 ZERO = Decimal("0")
+WORKING = (OrderStatus.OPEN, OrderStatus.PARTIAL)
+RESTATEMENT_TEXT = "ExecRestatementReason 1: GT renewal/restatement (no change)."
 _PX_QUANT = Decimal(1).scaleb(-PRICE_PLACES)
 
 TRADE_FIELDS = [
@@ -174,6 +206,8 @@ def fill_apply(
         logger.warning("duplicate exec id %s for order %s ignored", exec_id, trade.pk)
         return None
     acknowledge(trade)
+    if trade.pending == PendingAction.DONE_FOR_DAY:
+        trade.pending = PendingAction.NONE  # the venue trades it: working again
     new_cum = trade.cum_qty + last_qty
     trade.avg_px = ((trade.avg_px * trade.cum_qty + last_qty * last_px) / new_cum).quantize(
         _PX_QUANT, rounding=ROUND_HALF_EVEN
@@ -217,13 +251,90 @@ def fill_apply(
 
 def child_done(trade: TradeOrder, child: VenueOrder, state: str, text: str = "") -> None:
     """A child ended (canceled, expired, rejected) at its venue; settle the parent."""
+    was_done_for_day = child.state == VenueOrderState.DONE_FOR_DAY
     child.state = state
     row_save(child, ["state", "updated_at"])
-    if trade.order.status in TERMINAL_STATUSES or live_children(trade):
+    if trade.order.status in TERMINAL_STATUSES:
         if trade.pending == PendingAction.CANCEL and trade.order.status == OrderStatus.COMPLETED:
             _pending_clear(trade, EventKind.CANCEL_REJECTED, "Too late to cancel: filled.")
         return
+    remaining = live_children(trade)
+    if remaining:
+        if not was_done_for_day and _all_done_for_day(remaining):
+            # The children left all rest at closed venues: the order is done for the day.
+            _day_done(trade, "Done for day: its venues are closed.")
+        return
     parent_close(trade, state=state, text=text)
+
+
+def _each_done_for_day(children: list[VenueOrder]) -> bool:
+    return all(c.state == VenueOrderState.DONE_FOR_DAY for c in children)
+
+
+def _all_done_for_day(children: list[VenueOrder]) -> bool:
+    """At least one live child, and every one done for the day."""
+    return bool(children) and _each_done_for_day(children)
+
+
+def _others(trade: TradeOrder, child: VenueOrder) -> list[VenueOrder]:
+    """The parent's live children other than ``child``."""
+    return [c for c in live_children(trade) if c.pk != child.pk]
+
+
+def child_done_for_day(trade: TradeOrder, child: VenueOrder, text: str = "") -> None:
+    """The child's venue closed with the child still working (GTC, GTD): it rests there until
+    the venue restates it. The parent is done for the day once every live child is."""
+    if child.state not in (VenueOrderState.NEW, VenueOrderState.PARTIALLY_FILLED):
+        return  # already done for the day, or no longer working: nothing changes
+    child.state = VenueOrderState.DONE_FOR_DAY
+    row_save(child, ["state", "updated_at"])
+    if trade.order.status in WORKING and _each_done_for_day(_others(trade, child)):
+        _day_done(trade, text or "Done for day.")
+
+
+def child_restated(trade: TradeOrder, child: VenueOrder, text: str = "") -> None:
+    """The venue restated a child done for the day (GT renewal at the next open): it works
+    again. The parent, if it was done for the day, reports Restated with its working status."""
+    if child.state != VenueOrderState.DONE_FOR_DAY:
+        return  # not done for the day (a repeated restatement): nothing changes
+    child.state = VenueOrderState.PARTIALLY_FILLED if child.cum_qty > 0 else VenueOrderState.NEW
+    row_save(child, ["state", "updated_at"])
+    # The parent was done for the day iff its other live children still are.
+    if trade.order.status in WORKING and _each_done_for_day(_others(trade, child)):
+        if trade.pending == PendingAction.DONE_FOR_DAY:
+            trade.pending = PendingAction.NONE
+        report_emit(trade=trade, exec_type=ExecType.RESTATED, text=text or RESTATEMENT_TEXT)
+        trade_save(trade)
+        event_record(
+            order=trade.order,
+            kind=EventKind.NOTE,
+            actor=None,
+            reason="Restated at the open (GT renewal): working again.",
+            data={"exec_type": "Restated", "exec_restatement_reason": 1},
+        )
+
+
+def _day_done(trade: TradeOrder, text: str) -> None:
+    """The order reports DoneForDay (CumQty, LeavesQty, AvgPx unchanged; LastQty 0). A pending
+    cancel or replace outranks it in OrdStatus; the flag returns when that settles."""
+    if trade.pending == PendingAction.NONE:
+        trade.pending = PendingAction.DONE_FOR_DAY
+    report_emit(trade=trade, exec_type=ExecType.DONE_FOR_DAY, text=text)
+    trade_save(trade)
+    event_record(
+        order=trade.order,
+        kind=EventKind.NOTE,
+        actor=None,
+        reason=text,
+        data={"exec_type": "DoneForDay"},
+    )
+
+
+def _day_flag_restore(trade: TradeOrder) -> None:
+    """A settled cancel or replace leaves the order done for the day if every live child
+    still is (``pending`` is clear when this is called)."""
+    if trade.order.status in WORKING and _all_done_for_day(live_children(trade)):
+        trade.pending = PendingAction.DONE_FOR_DAY
 
 
 def parent_close(trade: TradeOrder, *, state: str, text: str = "") -> None:
@@ -250,6 +361,7 @@ def parent_close(trade: TradeOrder, *, state: str, text: str = "") -> None:
 def _pending_clear(trade: TradeOrder, kind: str, text: str) -> None:
     trade.pending = PendingAction.NONE
     trade.pending_quantity = trade.pending_limit_price = trade.pending_stop_price = None
+    _day_flag_restore(trade)
     trade_save(trade)
     event_record(order=trade.order, kind=kind, actor=None, reason=text)
 
@@ -278,6 +390,7 @@ def replace_confirmed(trade: TradeOrder) -> None:
     trade.leaves_qty = trade.quantity - trade.cum_qty
     if trade.leaves_qty == 0 and trade.order.status != OrderStatus.COMPLETED:
         _transition(trade, "complete", "Replaced down to the filled quantity.")
+    _day_flag_restore(trade)  # replaced overnight: still done for the day (precedence 10)
     report_emit(trade=trade, exec_type=ExecType.REPLACED)
     trade_save(trade)
     event_record(

@@ -145,10 +145,13 @@ def venue_session_event(
     event: str,
     price: Decimal | None = None,
     prices: Mapping[int, Decimal] | None = None,
+    now: datetime | None = None,
 ) -> None:
-    """Drive a venue's session: ``open`` runs the opening auction, ``close`` the closing auction
-    and expires DAY orders. An instrument's auction price is its entry in ``prices`` (by
-    instrument id), else ``price``, else its last price."""
+    """Drive a venue's session: ``open`` restates the orders done for the day (GT renewal) and
+    runs the opening auction; ``close`` runs the closing auction, expires DAY orders and GTD
+    orders due by ``now`` (default: the current time), and reports every other order still
+    working there (GTC, GTD) done for the day. An instrument's auction price is its entry in
+    ``prices`` (by instrument id), else ``price``, else its last price."""
     if event not in ("open", "close"):
         raise ValueError(event)
     with transaction.atomic():
@@ -159,25 +162,28 @@ def venue_session_event(
     adapter = adapter_for(venue)
     session = getattr(adapter, "session", None)
     if session is not None:
-        session(event, price, dict(prices or {}))
+        session(event, price, dict(prices or {}), now=now)
 
 
 def venue_sessions_tick(*, tenant_id: int, now: datetime | None = None) -> list[str]:
-    """Open / close each simulated venue by its own clock (the beat task calls this).
+    """Open / close each simulated venue by its own clock (the beat task calls this), after
+    expiring the GTD orders due by ``now`` (an order due overnight expires; it is not restated
+    at the open).
 
     Idempotent: a venue already in the right state is left alone.
     """
     now = now or timezone.now()
     changed: list[str] = []
     for venue in Venue.objects.for_tenant(tenant_id).filter(active=True, simulated=True):
-        local = now.astimezone(ZoneInfo(venue.timezone))
-        weekday = local.weekday() < 5
-        should_be_open = weekday and venue.session_open <= local.time() < venue.session_close
-        if should_be_open != venue.session_is_open:
-            venue_session_event(venue=venue, event="open" if should_be_open else "close")
-            changed.append(f"{venue.code}:{'open' if should_be_open else 'close'}")
         adapter = adapter_for(venue)
         expire_due = getattr(adapter, "expire_due", None)
         if expire_due is not None:
             expire_due(now)
+        local = now.astimezone(ZoneInfo(venue.timezone))
+        weekday = local.weekday() < 5
+        should_be_open = weekday and venue.session_open <= local.time() < venue.session_close
+        if should_be_open != venue.session_is_open:
+            event = "open" if should_be_open else "close"
+            venue_session_event(venue=venue, event=event, now=now)
+            changed.append(f"{venue.code}:{event}")
     return changed

@@ -1,6 +1,8 @@
 """A trader's cancel and cancel/replace requests, the FIX way: the order goes PendingCancel /
 PendingReplace and the venue confirms (or rejects) asynchronously; fills arriving meanwhile
-apply to the order as it was."""
+apply to the order as it was. An order done for the day (its venues closed) is canceled or
+replaced the same way: the request outranks DoneForDay in OrdStatus until it settles (see
+``trading.services.lifecycle``)."""
 
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ def _refuse_if_not_workable(trade: TradeOrder, action: str) -> None:
             f"Too late to {action}: the order is {reason}.",
             extra={"ord_status": trade.ord_status.label},
         )
-    if trade.pending:
+    if trade.request_pending:  # done for the day is no request: cancel / replace still work
         raise TransitionNotAllowed(
             f"A {trade.get_pending_display().lower()} is already in progress.",
             extra={"ord_status": trade.ord_status.label},

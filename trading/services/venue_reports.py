@@ -159,6 +159,10 @@ def _apply(report: VenueReport, trade: TradeOrder, child: VenueOrder) -> None:
         _replaced(trade, child)
     elif kind == ReportKind.REPLACE_REJECTED:
         lifecycle.replace_rejected(trade, report.text or "Replace rejected by the venue.")
+    elif kind == ReportKind.DONE_FOR_DAY:
+        lifecycle.child_done_for_day(trade, child, report.text)
+    elif kind == ReportKind.RESTATED:
+        lifecycle.child_restated(trade, child, report.text)
 
 
 def _replaced(trade: TradeOrder, child: VenueOrder) -> None:

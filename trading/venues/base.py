@@ -36,6 +36,10 @@ class ReportKind(StrEnum):
     REPLACE_REJECTED = "replace_rejected"
     REJECTED = "rejected"
     EXPIRED = "expired"
+    # FIX ExecType DoneForDay (3): the venue closed with the order still working (GTC, GTD);
+    # Restated (D) with ExecRestatementReason GT renewal (1): it works again at the next open.
+    DONE_FOR_DAY = "done_for_day"
+    RESTATED = "restated"
 
 
 @dataclass(frozen=True)

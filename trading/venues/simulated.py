@@ -5,7 +5,11 @@ quote price up to the displayed size, which it consumes. A non-marketable limit 
 fills at its limit price, up to the quoted size, when later market data moves the opposite side
 to or through its limit. IOC children cancel what does not fill at once. OPG/ATC children wait
 for the session's opening/closing auction and fill there at the auction price (if within their
-limit; otherwise they are canceled). At the close, DAY children expire.
+limit; otherwise they are canceled). At the close, DAY children expire, and so do GTD children
+whose time has come; every other child still working (GTC, GTD) is reported done for the day
+(FIX ExecType DoneForDay) and rests. At the next open, before the opening auction and before
+anything trades, the venue restates each of them (ExecType Restated, GT renewal) and they work
+again. The parent's reports follow FIX 4.4 Appendix D, H.1.a: see ``trading.services.lifecycle``.
 
 While the venue's session is closed (``Venue.session_is_open``), nothing trades: a limit child
 is acknowledged and rests, a market child is rejected ("Session closed."), and market data
@@ -19,16 +23,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from django.db.models import F
+from django.utils import timezone
 
-from trading.models import Quote, Side, TimeInForce, Venue, VenueOrder
+from trading.models import Quote, Side, TimeInForce, Venue, VenueOrder, VenueOrderState
 from trading.models.orders import VENUE_ORDER_LIVE
 from trading.venues.base import ReportKind, VenueReport, adapter_register
 
 BPS = Decimal(10000)
+WORKING = (VenueOrderState.NEW, VenueOrderState.PARTIALLY_FILLED)
+GOOD_TILL = (TimeInForce.GTC, TimeInForce.GTD)
 
 
 def _deliver(report: VenueReport) -> None:
@@ -96,7 +104,12 @@ class SimulatedVenue:
             return
         self._report(child, ReportKind.REPLACED)
         child = _refresh(child)
-        if child.state in VENUE_ORDER_LIVE and not child.auction:
+        if (
+            self.venue.session_is_open
+            and child.state in VENUE_ORDER_LIVE
+            and child.state != VenueOrderState.DONE_FOR_DAY  # trades once restated
+            and not child.auction
+        ):
             self._match(child, taker=True)
 
     # --- the exchange side ---------------------------------------------------------------
@@ -107,24 +120,34 @@ class SimulatedVenue:
             self._match_resting(instrument_id=quote.instrument_id)
 
     def _match_resting(self, *, instrument_id: int | None = None) -> None:
-        resting = VenueOrder.objects.for_tenant(self.venue.tenant_id).filter(
-            venue=self.venue, state__in=VENUE_ORDER_LIVE, auction=False
+        resting = (
+            VenueOrder.objects.for_tenant(self.venue.tenant_id)
+            .filter(venue=self.venue, state__in=VENUE_ORDER_LIVE, auction=False)
+            .exclude(state=VenueOrderState.DONE_FOR_DAY)  # trades once restated, not before
         )
         if instrument_id is not None:
             resting = resting.filter(order__instrument_id=instrument_id)
         pks = resting.exclude(sent_at=None).order_by("pk").values_list("pk", flat=True)
         for pk in list(pks):
             with _child_locked(self.venue.tenant_id, pk) as child:
-                if child is not None:
+                if child is not None and child.state != VenueOrderState.DONE_FOR_DAY:
                     self._match(child, taker=False)
 
     def session(
-        self, event: str, price: Decimal | None = None, prices: dict[int, Decimal] | None = None
+        self,
+        event: str,
+        price: Decimal | None = None,
+        prices: dict[int, Decimal] | None = None,
+        now: datetime | None = None,
     ) -> None:
         """Opening / closing auction at the instrument's price in ``prices`` (by instrument
-        id), else ``price``, else the instrument's last price on this venue; at the close, DAY
-        children expire; at the open, resting children meet the current quotes."""
+        id), else ``price``, else the instrument's last price on this venue. At the close, DAY
+        children and GTD children due by ``now`` expire, and the other working children are
+        done for the day; at the open, those are restated first, then resting children meet
+        the current quotes."""
         prices = prices or {}
+        if event == "open":
+            self._restate()
         tif = TimeInForce.OPG if event == "open" else TimeInForce.ATC
         waiting = (
             VenueOrder.objects.for_tenant(self.venue.tenant_id)
@@ -155,8 +178,40 @@ class SimulatedVenue:
                 with _child_locked(self.venue.tenant_id, pk) as child:
                     if child is not None:
                         self._report(child, ReportKind.EXPIRED, text="Day order expired.")
+            self.expire_due(now or timezone.now())
+            self._done_for_day()
         else:
             self._match_resting()
+
+    def _done_for_day(self) -> None:
+        """The close: every GTC / GTD child still working here is done for the day."""
+        working = (
+            VenueOrder.objects.for_tenant(self.venue.tenant_id)
+            .filter(venue=self.venue, state__in=WORKING, time_in_force__in=GOOD_TILL)
+            .exclude(sent_at=None)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        for pk in list(working):
+            with _child_locked(self.venue.tenant_id, pk) as child:
+                if child is not None and child.state in WORKING:
+                    self._report(
+                        child, ReportKind.DONE_FOR_DAY, text="Done for day: the session closed."
+                    )
+
+    def _restate(self) -> None:
+        """The open: every child done for the day here is renewed (FIX ExecType Restated,
+        ExecRestatementReason GT renewal/restatement) and works again."""
+        resting = (
+            VenueOrder.objects.for_tenant(self.venue.tenant_id)
+            .filter(venue=self.venue, state=VenueOrderState.DONE_FOR_DAY)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        for pk in list(resting):
+            with _child_locked(self.venue.tenant_id, pk) as child:
+                if child is not None and child.state == VenueOrderState.DONE_FOR_DAY:
+                    self._report(child, ReportKind.RESTATED)
 
     def _last(self, child: VenueOrder) -> Decimal | None:
         last: Decimal | None = (
@@ -167,7 +222,7 @@ class SimulatedVenue:
         )
         return last
 
-    def expire_due(self, now: object) -> None:
+    def expire_due(self, now: datetime) -> None:
         """GTD children whose parent's expiry has passed."""
         due = (
             VenueOrder.objects.for_tenant(self.venue.tenant_id)

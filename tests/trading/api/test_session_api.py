@@ -1,6 +1,6 @@
 """POST /api/v1/trading/venues/{code}/session/: the opening auction fills at-the-open orders
 within their limit and cancels the rest; the close runs the closing auction, expires DAY
-orders and keeps GTC ones."""
+orders and reports GTC ones done for the day, which the next open restates."""
 
 from __future__ import annotations
 
@@ -11,16 +11,19 @@ import pytest
 from tests.conftest import client_for, member
 from tests.trading.order_helpers import (
     FORBIDDEN,
+    MARKET_DATA,
     MARKET_DATA_ROLES,
     ORDERS,
     ROLES,
     market,
     order_body,
+    order_url,
     post,
     report_rows,
     session_url,
     state,
     trade_by_client_id,
+    trade_json,
     trading_snapshot,
 )
 from trading.models import Execution, Venue
@@ -149,9 +152,13 @@ def test_the_close_expires_day_orders_and_keeps_gtc_ones(
         ("Trade", "PartiallyFilled", "130", "100", "100.01", "100", "30"),
         ("Expired", "Expired", "130", "0", "0", "100", "0"),
     ]
-    # the GTC order survives the close; the at-the-close order fills in the closing auction
-    assert state(gtc) == ("open", "New", D(60), D(0), D(60), D(0))
-    assert [r[0] for r in report_rows(gtc)] == ["New"]
+    # the GTC order survives the close, done for the day; the at-the-close order fills in the
+    # closing auction
+    assert state(gtc) == ("open", "DoneForDay", D(60), D(0), D(60), D(0))
+    assert report_rows(gtc) == [
+        ("New", "New", "60", "0", "0", "0", "60"),
+        ("DoneForDay", "DoneForDay", "60", "0", "0", "0", "60"),
+    ]
     assert state(atc) == ("completed", "Filled", D(60), D(60), D(0), D("100.05"))
     # another venue's close is another event: the XB day order is untouched
     assert state(at_xb) == before_xb == ("open", "New", D(60), D(0), D(60), D(0))
@@ -274,3 +281,85 @@ def test_an_unknown_symbol_in_prices_is_named_and_nothing_changes(
         },
     )
     assert trading_snapshot(tenant) == before
+
+
+def test_a_gtc_order_is_done_for_day_at_the_close_and_restated_at_the_next_open(
+    tenant, mkt, ops, api, django_capture_on_commit_callbacks
+):
+    capture = django_capture_on_commit_callbacks
+    # given a GTC buy of 130 at XA that took the 100 offered at 100.01
+    gtc = enter(
+        capture,
+        api,
+        tenant,
+        client_order_id="gtc",
+        quantity="130",
+        limit_price="100.01",
+        time_in_force="gtc",
+        venue="XA",
+    )
+    assert state(gtc) == ("partial", "PartiallyFilled", D(130), D(100), D(30), D("100.01"))
+    # when XA closes
+    response = session(capture, ops, "XA", "close", "100.05")
+    # then the order is done for the day (OrderQty, CumQty, LeavesQty, AvgPx unchanged), and
+    # the API shows it so
+    assert response.status_code == 200
+    assert state(gtc) == ("partial", "DoneForDay", D(130), D(100), D(30), D("100.01"))
+    detail = api.get(order_url(gtc)).json()
+    assert detail == trade_json(gtc)
+    assert (detail["status"], detail["ord_status"], detail["pending"]) == (
+        "partial",
+        "DoneForDay",
+        "day",
+    )
+    # when XA opens the next morning and the offer comes back
+    session(capture, ops, "XA", "open", "100.02")
+    assert state(gtc) == ("partial", "PartiallyFilled", D(130), D(100), D(30), D("100.01"))
+    post(
+        capture,
+        ops,
+        MARKET_DATA,
+        {
+            "quotes": [
+                {
+                    "venue": "XA",
+                    "symbol": "ACME",
+                    "bid": "99.98",
+                    "bid_size": "100",
+                    "ask": "100.00",
+                    "ask_size": "100",
+                    "last": "100.00",
+                }
+            ]
+        },
+    )
+    # then the client saw: done for day, restated (working again), then the rest filled
+    assert report_rows(gtc) == [
+        ("New", "New", "130", "0", "0", "0", "130"),
+        ("Trade", "PartiallyFilled", "130", "100", "100.01", "100", "30"),
+        ("DoneForDay", "DoneForDay", "130", "0", "0", "100", "30"),
+        ("Restated", "PartiallyFilled", "130", "0", "0", "100", "30"),
+        ("Trade", "Filled", "130", "30", "100.01", "130", "0"),
+    ]
+    assert state(gtc) == ("completed", "Filled", D(130), D(130), D(0), D("100.01"))
+
+
+def test_a_done_for_day_order_can_be_canceled_over_the_api(
+    tenant, mkt, ops, api, django_capture_on_commit_callbacks
+):
+    capture = django_capture_on_commit_callbacks
+    gtc = enter(capture, api, tenant, client_order_id="gtc", time_in_force="gtc")
+    session(capture, ops, "XA", "close", "100.05")
+    assert state(gtc)[:2] == ("open", "DoneForDay")
+    response = post(capture, api, order_url(gtc, "cancel"), {"reason": "overnight"})
+    assert response.status_code == 200
+    assert state(gtc) == ("canceled", "Canceled", D(60), D(0), D(0), D(0))
+    assert report_rows(gtc) == [
+        ("New", "New", "60", "0", "0", "0", "60"),
+        ("DoneForDay", "DoneForDay", "60", "0", "0", "0", "60"),
+        ("PendingCancel", "PendingCancel", "60", "0", "0", "0", "60"),
+        ("Canceled", "Canceled", "60", "0", "0", "0", "0"),
+    ]
+    # the next open has nothing left to restate
+    session(capture, ops, "XA", "open", "100.00")
+    assert len(report_rows(gtc)) == 4
