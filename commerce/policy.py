@@ -6,7 +6,8 @@
   commits (``route_sales_order`` on the ``routing`` queue). A point-of-sale order is routed in
   the same transaction instead: the goods are at the counter and the sale completes at once.
 - Sales orders carry no generic expiry (reservations expire instead).
-- Cancel: ``commerce.services.cancel.sales_order_cancel`` (409 once any goods shipped).
+- Cancel: ``commerce.services.cancel.sales_order_cancel`` (409 once any goods shipped), with
+  the order's rows locked as every commerce writer locks them (``commerce.services.locks``).
 """
 
 from __future__ import annotations
@@ -39,12 +40,15 @@ def route_after_commit(order: Order) -> None:
 
 
 def cancel_request(*, tenant: Tenant, order: Order, actor: Any, reason: str) -> Order:
-    """The order is locked by the caller (``orders.services.order_transition``)."""
+    """The order row is locked by the caller (``orders.services.order_transition``); its sales
+    order row is locked next (``commerce.services.locks.sales_order_lock``), before anything
+    else, as by every other writer of the order."""
     from commerce.services.cancel import sales_order_cancel
+    from commerce.services.locks import sales_order_lock
 
-    sales = SalesOrder.objects.for_tenant(tenant).filter(pk=order.pk).first()
-    if sales is None:
+    if not SalesOrder.objects.for_tenant(tenant).filter(pk=order.pk).exists():
         return order_apply_transition(order=order, transition="cancel", actor=actor, reason=reason)
+    sales = sales_order_lock(tenant=tenant, sales_order_id=order.pk, order=order)
     return sales_order_cancel(tenant=tenant, order=order, sales=sales, actor=actor, reason=reason)
 
 

@@ -28,11 +28,13 @@ short, the promise), each with every warehouse compared (those holding any of th
 distance, priority, whether it could ship everything, and its remaining capacity when a tie
 made that count.
 
-Concurrency and speed: routing takes a batch of orders in one transaction: it locks the
-orders (by pk), then every candidate stock row of their products in one ``SELECT ... FOR
-UPDATE ORDER BY pk`` (the same order for every writer, so no deadlock), decides in memory
-against the locked quantities, and writes with one bulk statement per table. Stock can never
-go below zero: decisions are made on locked rows, and the check constraints stand behind them.
+Concurrency and speed: routing takes a batch of orders in one transaction. It locks in the
+global order of ``commerce.services.locks`` (the same for every writer, so no deadlock): the
+order rows, then their sales order rows (``sales_orders_lock``, each set by pk), then their
+active reservations (by pk), then every candidate stock row of their products in one ``SELECT
+... FOR UPDATE ORDER BY pk``; it decides in memory against the locked quantities, and writes
+with one bulk statement per table. Stock can never go below zero: decisions are made on locked
+rows, and the check constraints stand behind them.
 
 Idempotent: only orders still to route are touched (open or partial, ``allocation_state``
 pending, backordered or partial); each line's need is its quantity minus what is already
@@ -67,8 +69,9 @@ from commerce.models import (
     Stock,
 )
 from commerce.services.allocation_plan import Ledger, Need, Outcome, Router, Site, sites_load
+from commerce.services.locks import sales_orders_lock
 from commerce.services.rows import journal_row, rows_set
-from orders.models import EventKind, Order, OrderEvent, OrderKind, OrderStatus
+from orders.models import EventKind, OrderEvent, OrderStatus
 
 Actor = Any
 ZERO = Decimal("0")
@@ -114,19 +117,8 @@ def sales_orders_route(
     *, tenant_id: int, order_ids: Sequence[int], actor: Actor = None
 ) -> list[Outcome]:
     """Route a batch of sales orders (module docstring). Orders not to route are skipped."""
-    locked = list(
-        Order.objects.for_tenant(tenant_id)
-        .select_for_update(of=("self",))
-        .filter(pk__in=list(order_ids), kind=OrderKind.SALES, status__in=ROUTABLE_STATUSES)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    orders = list(
-        SalesOrder.objects.for_tenant(tenant_id)
-        .filter(pk__in=locked, allocation_state__in=ROUTABLE_STATES)
-        .select_related("channel")
-        .order_by("pk")
-    )
+    locked = sales_orders_lock(tenant=tenant_id, order_ids=order_ids, statuses=ROUTABLE_STATUSES)
+    orders = [sales for sales in locked if sales.allocation_state in ROUTABLE_STATES]
     if not orders:
         return []
     ids = [s.pk for s in orders]

@@ -1,6 +1,8 @@
 """Staff moves of allocations between warehouses, and the release of an order's stock.
 
-Lock order, as everywhere: the order, then reservations, then stock rows by pk.
+Lock order, the global one of ``commerce.services.locks``: the order and sales order rows
+(``sales_order_lock``), then the order's allocations, then its reservations, then stock rows,
+each set by pk (the stock rows in one statement).
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ from commerce.models import (
     Warehouse,
 )
 from commerce.services.allocation import ROUTABLE_STATUSES
+from commerce.services.locks import sales_order_lock
 from commerce.services.rows import journal_row, rows_set
 from oms_site.errors import Conflict, NotFound, ValidationFailed
-from orders.models import EventKind, Order, OrderEvent
+from orders.models import EventKind, OrderEvent
 from tenancy.models import Tenant
 
 Actor = Any
@@ -46,9 +49,10 @@ def _lock_stock(tenant_id: int, pairs: Iterable[tuple[int, int]]) -> dict[tuple[
 
 def allocations_release(*, tenant_id: int, sales_order: SalesOrder) -> dict[str, Any]:
     """Give back the stock of every active allocation and reservation of an order (the caller
-    holds the order's lock and journals the returned summary with its own action)."""
+    holds ``sales_order_lock`` and journals the returned summary with its own action)."""
     allocations = list(
         Allocation.objects.for_tenant(tenant_id)
+        .select_for_update(of=("self",))
         .filter(sales_order=sales_order, status=AllocationStatus.ACTIVE)
         .select_related("line")
         .order_by("pk")
@@ -119,10 +123,12 @@ def allocation_move(
     )
     if head is None:
         raise NotFound("Allocation not found.")
-    order = Order.objects.for_tenant(tenant).select_for_update(of=("self",)).get(pk=head)
+    sales = sales_order_lock(tenant=tenant, sales_order_id=head)
+    order = sales.order
     allocation = (
         Allocation.objects.for_tenant(tenant)
-        .select_related("line", "warehouse", "sales_order")
+        .select_for_update(of=("self",))
+        .select_related("line", "warehouse")
         .get(pk=allocation_id)
     )
     target = Warehouse.objects.for_tenant(tenant).filter(pk=warehouse_id).first()
@@ -162,7 +168,6 @@ def allocation_move(
     dest.allocated += moving
     source.save(update_fields=["allocated", "updated_at"])
     dest.save(update_fields=["allocated", "updated_at"])
-    sales = allocation.sales_order
     allocation_from = allocation.warehouse.code
     distances = _move_distances(sales, allocation.warehouse, target)
     if moving == allocation.quantity:

@@ -1,7 +1,8 @@
 """Routing decisions in memory: the warehouses as routing sees them, the locked stock of a
 batch (:class:`Ledger`), and the per-order decision (:class:`Router`). The rules are in
 :mod:`commerce.services.allocation`'s docstring; this module writes nothing itself except the
-ledger's flush."""
+ledger's flush, and locks nothing: the caller locked the orders and the stock rows, in the
+global order of ``commerce.services.locks``."""
 
 from __future__ import annotations
 

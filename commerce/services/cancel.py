@@ -2,7 +2,11 @@
 otherwise every active allocation and reservation is released and every unshipped fulfilment
 cancelled, in the same transaction as the transition, whose journal row lists what was
 released. A person's cancel (the sales kind's cancel handler) and a marketplace's
-cancellation (a system step) both come here."""
+cancellation (a system step) both come here.
+
+Locks, in the global order of ``commerce.services.locks``: the caller holds the order and
+sales order rows (``sales_order_lock``); then the open fulfilments, the active allocations,
+the active reservations and their stock rows, each set by pk."""
 
 from __future__ import annotations
 
@@ -45,7 +49,9 @@ def sales_order_cancel(
     reason: str,
     check_permission: bool = True,
 ) -> Order:
-    """Cancel a locked order (module docstring); ``check_permission`` False for system steps."""
+    """Cancel an order whose order and sales order rows the caller locked, in that order (as
+    ``commerce.services.locks.sales_order_lock`` does; module docstring); ``check_permission``
+    False for system steps."""
     from commerce.services.allocation_moves import allocations_release
 
     if sales_order_shipped(tenant=tenant, sales=sales):
@@ -53,13 +59,13 @@ def sales_order_cancel(
             "Goods of this order have shipped: it can no longer be cancelled (use a return).",
             extra={"status": order.status},
         )
-    summary = allocations_release(tenant_id=tenant.pk, sales_order=sales)
     fulfilments = list(
         Fulfilment.objects.for_tenant(tenant)
         .select_for_update()
         .filter(sales_order=sales, state__in=OPEN_FULFILMENT)
         .order_by("pk")
     )
+    summary = allocations_release(tenant_id=tenant.pk, sales_order=sales)
     for fulfilment in fulfilments:
         fulfilment.cancel()
         fulfilment.save(update_fields=["state", "updated_at"])

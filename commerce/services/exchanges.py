@@ -4,6 +4,11 @@ asked for; same channel, customer, address and currency; priced at zero (the ori
 covers it; a price difference is charged or refunded separately). Allowed once the return is
 approved (approved, received or restocked); one exchange per return; journaled
 EXCHANGE_CREATED on both orders and RETURN_UPDATED on the original. Roles: ``SALES_ENTRY``.
+
+Locks, in the global order of ``commerce.services.locks``: the original order and sales order
+rows, then the return (``return_lock``); the replacement order is created in the same
+transaction (its rows are new: no other writer sees them before the commit), and its reference
+counter is taken last.
 """
 
 from __future__ import annotations

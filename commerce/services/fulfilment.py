@@ -1,10 +1,12 @@
 """Fulfilment of sales orders: one fulfilment per warehouse of the order's active allocations,
 ``pending -> picking -> packed -> shipped -> delivered``, cancellable before shipping.
 
-Locking: every service locks the common order row first (``order_lock``), then the
-fulfilment, then the allocations and stock rows it changes (each set ordered by pk). Two
-requests on one order therefore queue on the order row: shipping the same fulfilment twice at
-once ships it once, the second request sees ``shipped`` and is refused (409).
+Locking, in the global order of ``commerce.services.locks``: every service locks the order
+and sales order rows first (``sales_order_lock``), then the fulfilments, their lines, the
+allocations and the stock rows it changes (each set ordered by pk; the stock rows of several
+fulfilments in one statement). Two requests on one order therefore queue on the order row:
+shipping the same fulfilment twice at once ships it once, the second request sees ``shipped``
+and is refused (409); a payment or refund of the order waits for the shipment, or it for them.
 
 Shipping (:func:`fulfilment_ship`): per line, the shipped quantity is at most the fulfilment
 line's quantity (default: all of it). ``Stock.on_hand`` and ``Stock.allocated`` fall by the
@@ -36,7 +38,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django_fsm import can_proceed
 
@@ -51,10 +53,11 @@ from commerce.models import (
     Stock,
     TrackingEvent,
 )
+from commerce.services.locks import sales_order_lock
 from commerce.services.status import sales_order_status_refresh
 from oms_site.errors import Conflict, NotFound, TransitionNotAllowed, ValidationFailed
 from orders.models import EventKind, Order, OrderStatus
-from orders.services import event_record, order_apply_transition, order_lock
+from orders.services import event_record, order_apply_transition
 from tenancy.models import Tenant
 
 Actor = Any  # a User, or None for the system
@@ -106,14 +109,12 @@ class TrackingRecorded:
 
 
 def _lock_order(*, tenant: Tenant, sales_order_id: int) -> tuple[Order, SalesOrder]:
-    """The common order row locked, and its sales detail; a trade order's id is not found."""
-    order = order_lock(tenant=tenant, order_id=sales_order_id)
-    sales = SalesOrder.objects.for_tenant(tenant).select_related("channel").filter(pk=order.pk)
-    found = sales.first()
-    if found is None:
-        raise NotFound("Order not found.")
-    found.order = order
-    return order, found
+    """The order and sales order rows locked (``sales_order_lock``); a trade order's id is not
+    found."""
+    sales = sales_order_lock(
+        tenant=tenant, sales_order_id=sales_order_id, not_found="Order not found."
+    )
+    return sales.order, sales
 
 
 def _lock_fulfilment(*, tenant: Tenant, fulfilment_id: int) -> tuple[Fulfilment, Order, SalesOrder]:
@@ -654,6 +655,35 @@ def fulfilment_cancel(
     return fulfilment
 
 
+def _lock_goods(*, tenant: Tenant, sales: SalesOrder, fulfilments: Sequence[Fulfilment]) -> None:
+    """Lock the active allocations, then the stock rows, of several fulfilments up front, each
+    set in one statement by pk: settling them one by one would lock the stock rows of each
+    warehouse in turn, not in pk order (the later per-fulfilment locks are held already)."""
+    if len(fulfilments) < 2:
+        return
+    allocations = (
+        Allocation.objects.for_tenant(tenant)
+        .select_for_update(of=("self",))
+        .filter(
+            sales_order=sales,
+            warehouse_id__in=[f.warehouse_id for f in fulfilments],
+            status=AllocationStatus.ACTIVE,
+        )
+        .order_by("pk")
+        .values_list("warehouse_id", "line__product_id")
+    )
+    query = Q(pk__in=[])
+    for warehouse_id, product_id in set(allocations):
+        query |= Q(warehouse_id=warehouse_id, product_id=product_id)
+    list(
+        Stock.objects.for_tenant(tenant)
+        .select_for_update()
+        .filter(query)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 @transaction.atomic
 def fulfilments_cancel_open(
     *, tenant: Tenant, actor: Actor, sales_order_id: int, reason: str = ""
@@ -668,6 +698,7 @@ def fulfilments_cancel_open(
         .filter(sales_order=sales, state__in=OPEN_STATES)
         .order_by("pk")
     )
+    _lock_goods(tenant=tenant, sales=sales, fulfilments=fulfilments)
     for fulfilment in fulfilments:
         _cancel_locked(
             tenant=tenant, actor=actor, fulfilment=fulfilment, order=order, reason=reason[:500]

@@ -18,6 +18,10 @@ Lines, all amounts in the order currency, rounded to cents:
 - Credit note of a refund: one line per refunded order line (quantity, unit price, the refunded
   share of discount and tax), the refunded shipping, and a "Refund adjustment" line for an
   amount refunded without goods. It points to the latest invoice of the refunded payment.
+
+Locks: documents are issued inside the capture's or refund's transaction, which holds the
+order's rows (``commerce.services.locks.sales_order_lock``) and its payments; the tenant-wide
+``DocumentSequence`` row is the last lock taken, as in the global order of that module.
 """
 
 from __future__ import annotations

@@ -15,8 +15,10 @@ tenant's time zone):
   ``payment_capture_le_auth`` check constraint is the last line). A capture issues an invoice.
 - Void: releases the uncaptured remainder (authorized becomes captured); nothing left -> 409.
 - Refund: see ``commerce.services.refunds`` (``payment_refund`` is its payment-level entry).
-- Locks: the sales order row first, then payments ordered by pk, so money operations on one
-  order are serialised and derived statuses are recomputed on committed facts.
+- Locks: ``commerce.services.locks.sales_order_lock`` (the order row, then the sales order
+  row), then payments ordered by pk; an invoice or credit note number last. Money operations
+  on one order are serialised with each other and with every other writer of the order
+  (shipments, cancellations, routing), and derived statuses are recomputed on committed facts.
 - Roles: ``tenancy.roles.SALES_ENTRY`` (admin, seller, operations) move money; FX rates are
   reference data (``REFERENCE_DATA``: admin, operations).
 - Journal: every operation appends an ``OrderEvent`` (PAYMENT; refunds REFUNDED, invoices
@@ -40,6 +42,7 @@ from commerce.models import (
     SalesOrder,
 )
 from commerce.services.fx import to_base
+from commerce.services.locks import sales_order_lock
 from commerce.services.money_rules import (
     currency_check,
     decimal_clean,
@@ -68,20 +71,8 @@ KEY_MAX = 128
 CLOSED_ORDER_STATUSES = frozenset({OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.EXPIRED})
 
 
-def sales_order_lock(*, tenant: Tenant, sales_order_id: int) -> SalesOrder:
-    sales = (
-        SalesOrder.objects.for_tenant(tenant)
-        .select_for_update(of=("self",))
-        .select_related("order")
-        .filter(pk=sales_order_id)
-        .first()
-    )
-    if sales is None:
-        raise NotFound("Sales order not found.")
-    return sales
-
-
 def payments_lock(*, sales_order: SalesOrder) -> list[Payment]:
+    """The order's payments locked by pk (the caller holds ``sales_order_lock``)."""
     return list(
         Payment.objects.for_tenant(sales_order.tenant_id)
         .select_for_update()
@@ -203,7 +194,8 @@ def operation_journal(
 
 
 def _payment_for(*, tenant: Tenant, payment_id: int) -> tuple[SalesOrder, Payment]:
-    """Lock the payment's order, then the payment (404 for another tenant's id)."""
+    """Lock the payment's order (``sales_order_lock``), then the payment (404 for another
+    tenant's id)."""
     sales_order_id = (
         Payment.objects.for_tenant(tenant)
         .filter(pk=payment_id)

@@ -24,6 +24,10 @@ rest. A refund without a return (goods not sent back, or not yet) never moves st
 
 Idempotent by ``idempotency_key`` like every payment operation (``commerce.services.payments``);
 journaled REFUNDED on the order; derived statuses refreshed.
+
+Locks, in the global order of ``commerce.services.locks``: the order and sales order rows
+(``sales_order_lock``), the named return and its lines, the order's payments (by pk), the
+stock rows of a restock (by pk), then the credit note counter.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from commerce.models import (
     SalesOrderLine,
 )
 from commerce.services.invoices import cents, credit_note_issue_for_refund
+from commerce.services.locks import sales_order_lock
 from commerce.services.money_rules import (
     currency_check,
     decimal_clean,
@@ -64,7 +69,6 @@ from commerce.services.payments import (
     operation_replay,
     payment_state_of,
     payments_lock,
-    sales_order_lock,
 )
 from commerce.services.status import sales_order_status_refresh
 from oms_site.errors import Conflict, NotFound, ValidationFailed

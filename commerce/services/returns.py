@@ -7,13 +7,16 @@ nothing goes back into stock).
 
 - Per line, the quantity of every return not declined (open ones included, so two requests
   cannot claim the same units) never exceeds the shipped quantity (fulfilment lines of shipped
-  or delivered fulfilments) (400 naming ``lines[i].quantity``). The order row is locked while
+  or delivered fulfilments) (400 naming ``lines[i].quantity``). The order is locked while
   this is checked.
 - RMA numbers ``RMA-<year>-000001`` are gapless per tenant and year (the ``DocumentSequence``
   counter of kind ``rma``, incremented in the creating transaction).
 - The warehouse defaults to the one the goods shipped from (the first shipped fulfilment).
 - Restocking locks the stock rows (ordered by pk) and adds only what a refund has not already
   restocked (``ReturnLine.restocked_quantity``, see ``commerce.services.refunds``).
+- Locks, in the global order of ``commerce.services.locks``: the order and sales order rows
+  (``sales_order_lock``), the return, its lines, the stock rows of a restock (by pk), then the
+  RMA counter.
 - Every change journals RETURN_UPDATED on the order and refreshes the derived statuses.
 - Exchanges (a linked replacement order): ``commerce.services.exchanges``.
 - Roles: ``SALES_ENTRY`` (admin, seller, operations).
@@ -46,8 +49,8 @@ from commerce.models import (
     Warehouse,
 )
 from commerce.services.invoices import document_number_next
+from commerce.services.locks import sales_order_lock
 from commerce.services.money_rules import decimal_clean, qty_text, role_require
-from commerce.services.payments import sales_order_lock
 from commerce.services.status import sales_order_status_refresh
 from oms_site.errors import NotFound, TransitionNotAllowed, ValidationFailed
 from orders.models import EventKind
@@ -272,6 +275,8 @@ def _warehouse_of(
 
 
 def return_lock(*, tenant: Tenant, return_id: int) -> tuple[SalesOrder, Return]:
+    """Lock the return's order (``sales_order_lock``), then the return (404 for another
+    tenant's id)."""
     sales_order_id = (
         Return.objects.for_tenant(tenant)
         .filter(pk=return_id)

@@ -2,7 +2,8 @@
 
 Both are computed from the rows that own the facts (payments, shipped fulfilment lines,
 returns) and stored on ``SalesOrder`` for filtering; every service that changes those rows
-calls :func:`sales_order_status_refresh` in the same transaction.
+calls :func:`sales_order_status_refresh` in the same transaction, holding the order's rows
+(``commerce.services.locks.sales_order_lock``), so the refresh writes a row already locked.
 
 Payment status (amounts in the order currency, voided authorisations ignored):
 refunded > 0 -> ``refunded`` when everything captured was refunded, else
