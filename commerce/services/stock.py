@@ -19,11 +19,12 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from commerce.models import Product, Reservation, ReservationStatus, SalesOrder, Stock, Warehouse
+from commerce.models import Product, Reservation, ReservationStatus, Stock, Warehouse
 from commerce.services.catalog import QTY_MAX, Errors, decimal_of, text_of
+from commerce.services.locks import sales_order_lock
 from oms_site.celery import enqueue_after_commit
 from oms_site.errors import Conflict, NotFound, ValidationFailed
-from orders.models import EventKind
+from orders.models import LIVE_STATUSES, EventKind
 from orders.services import event_record
 from tenancy.models import Tenant
 
@@ -154,9 +155,18 @@ def reservation_create(
         errors.add("expires_at", "Must be in the future and at most 30 days away.")
     sales_order = None
     if sales_order_id is not None:
-        sales_order = SalesOrder.objects.for_tenant(tenant).filter(pk=sales_order_id).first()
-        if sales_order is None:
+        # The order's rows before the stock row (the lock order of commerce/services/locks.py):
+        # the journal row below references the order.
+        try:
+            sales_order = sales_order_lock(tenant=tenant, sales_order_id=sales_order_id)
+        except NotFound:
             errors.add("sales_order", "No sales order with this id.")
+        else:
+            if sales_order.order.status not in LIVE_STATUSES:
+                raise Conflict(
+                    f"Order {sales_order.order.reference} is {sales_order.order.status}: "
+                    "nothing to reserve for it."
+                )
     errors.raise_if_any()
     warehouse, product = _refs(tenant, warehouse_id, product_id)
     stock = stock_lock(tenant=tenant, warehouse=warehouse, product=product)

@@ -354,3 +354,51 @@ def test_an_authorisation_racing_routing_does_both(tenant: Any) -> None:
         }
         assert sorted(_new_events(setup)) == ["allocated", "payment"]
         assert _stock(floor) == (ON_HAND, D("2") * round_no, D("0"))
+
+
+def _reserve(setup: Setup, floor: Floor) -> Any:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from commerce.services.stock import reservation_create
+
+    return reservation_create(
+        tenant=setup.sales.tenant,
+        actor=None,
+        warehouse_id=floor.warehouse.pk,
+        product_id=floor.product.pk,
+        quantity="3",
+        expires_at=timezone.now() + timedelta(hours=1),
+        sales_order_id=setup.sales.pk,
+    )
+
+
+def test_a_reservation_racing_a_cancellation_never_holds_stock_for_a_canceled_order(
+    tenant: Any, seller: Any
+) -> None:
+    from commerce.models import Reservation
+
+    floor = _floor(tenant)
+    for _ in range(ROUNDS):
+        # given an open order not yet routed
+        setup = _order(floor, allocated=False, money="none")
+
+        # when a reservation for it and its cancellation start at the same moment
+        results = _race(partial(_reserve, setup, floor), partial(_cancel, setup, seller))
+
+        # then no deadlock: the cancel went through, and the reservation either came first
+        # (and the cancel released it) or came second (and was refused, nothing held)
+        assert isinstance(results[1], Order), results
+        reservations = list(
+            Reservation.objects.for_tenant(tenant)
+            .filter(sales_order=setup.sales)
+            .values_list("quantity", "status")
+        )
+        if isinstance(results[0], Conflict):
+            assert reservations == []
+            assert _new_events(setup) == ["canceled"]
+        else:
+            assert reservations == [(D("3"), "released")]
+            assert _new_events(setup) == ["reserved", "canceled"]
+        assert _stock(floor) == (ON_HAND, D("0"), D("0"))

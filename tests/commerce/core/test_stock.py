@@ -238,3 +238,35 @@ def test_routing_consumes_the_orders_reservation(tenant: Any, seller: Any) -> No
         .values_list("kind", flat=True)
     )
     assert kinds == [EventKind.RESERVED, EventKind.ALLOCATED, EventKind.ALLOCATED]
+
+
+def test_a_canceled_order_gets_no_reservation(tenant: Any, seller: Any) -> None:
+    from orders.services import order_transition
+
+    a = ProductFactory(tenant=tenant, sku="A")
+    berlin = warehouse_in(tenant, "Berlin")
+    stock_of(tenant, berlin, a, 5)
+    sales = order_enter(tenant, seller, lines=[(a, 1)])
+    order_transition(
+        tenant=tenant, order_id=sales.pk, transition="cancel", actor=seller, reason="customer"
+    )
+    before = stock_state(tenant)
+    events = OrderEvent.objects.for_tenant(tenant).filter(order_id=sales.pk).count()
+
+    with pytest.raises(Conflict) as refused:
+        reservation_create(
+            tenant=tenant,
+            actor=seller,
+            warehouse_id=berlin.pk,
+            product_id=a.pk,
+            quantity="2",
+            expires_at=timezone.now() + timedelta(minutes=30),
+            sales_order_id=sales.pk,
+        )
+
+    assert refused.value.message == (
+        f"Order {sales.order.reference} is canceled: nothing to reserve for it."
+    )
+    assert stock_state(tenant) == before
+    assert OrderEvent.objects.for_tenant(tenant).filter(order_id=sales.pk).count() == events
+    assert not sales.reservations.exists()
