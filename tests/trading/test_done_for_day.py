@@ -1,6 +1,6 @@
-"""Done for day and restatement (FIX 4.4 Appendix D, H.1.a) beyond the scenario table: the beat
-task driving sessions by the venue's clock, orders with several children, the journal, the
-requests and venue reports that change nothing, and the admin blotter."""
+"""Done for day and restatement (the FIX Appendix D GTC renewal scenario) beyond the scenario
+table: the beat task driving sessions by the venue's clock, orders with several children, the
+journal, the requests and venue reports that change nothing, and the admin blotter."""
 
 from __future__ import annotations
 

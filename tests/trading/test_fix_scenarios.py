@@ -141,7 +141,7 @@ def _resting_gtc(desk: Desk, quantity: str = "100") -> TradeOrder:
 def gtc_partially_filled_restated_and_partially_filled_next_day(
     desk: Desk, venue: ManualVenue | None
 ) -> TradeOrder:
-    """FIX 4.4 Appendix D, H.1.a, on the simulated venue, with the spec's quantities."""
+    """The FIX Appendix D GTC renewal scenario on the simulated venue, the spec's quantities."""
     trade = _resting_gtc(desk, "10000")
     desk.quote(bid="9.95", bid_size="500", ask="10.00", ask_size="2000", last="10.00")  # day 1,3
     session(desk.venue, "close", "10.02")  # day 1,4: done for day
@@ -155,7 +155,7 @@ def gtc_partially_filled_restated_and_partially_filled_next_day(
 def gtc_partially_filled_restated_and_partially_filled_next_day_scripted(
     desk: Desk, venue: ManualVenue | None
 ) -> TradeOrder:
-    """FIX 4.4 Appendix D, H.1.a, the venue's reports played by the test."""
+    """The FIX Appendix D GTC renewal scenario, the venue's reports played by the test."""
     trade = _directed_buy(desk, quantity="10000", time_in_force="gtc")
     child = children(trade)[0]
     fill(child, "2000", "10.00")

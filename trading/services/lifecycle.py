@@ -3,8 +3,8 @@
 Lock order, always: the common ``Order`` row, then ``TradeOrder``, then ``VenueOrder`` rows
 (by pk). Every change appends an ``ExecutionReport`` as a client would receive it.
 
-Done for day and restatement follow FIX 4.4 Volume 4, Appendix D, scenario H.1.a ("GTC order
-partially filled, restated (renewed) and partially filled the following day"):
+Done for day and restatement follow the FIX Order State Change Matrices (Appendix D), scenario
+"GTC order partially filled, restated (renewed) and partially filled the following day":
 
 ==========  ==============  ===============  ======  ======  ======  =======================
 Day, step   ExecType        OrdStatus        CumQty  Leaves  LastQty Comment

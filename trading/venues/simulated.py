@@ -9,7 +9,8 @@ limit; otherwise they are canceled). At the close, DAY children expire, and so d
 whose time has come; every other child still working (GTC, GTD) is reported done for the day
 (FIX ExecType DoneForDay) and rests. At the next open, before the opening auction and before
 anything trades, the venue restates each of them (ExecType Restated, GT renewal) and they work
-again. The parent's reports follow FIX 4.4 Appendix D, H.1.a: see ``trading.services.lifecycle``.
+again. The parent's reports follow the FIX Appendix D scenario "GTC order partially filled,
+restated (renewed) and partially filled the following day": see ``trading.services.lifecycle``.
 
 While the venue's session is closed (``Venue.session_is_open``), nothing trades: a limit child
 is acknowledged and rests, a market child is rejected ("Session closed."), and market data
