@@ -6,12 +6,12 @@ class ComplianceConfig(AppConfig):
     verbose_name = "Compliance"
 
     def ready(self) -> None:
-        from compliance.services.fraud import sales_screen
+        from compliance.services.fraud import sales_screen, sales_screen_many
         from compliance.services.screening import trade_screen
         from orders.screening import screen_register
 
         screen_register("compliance.pretrade", trade_screen, kinds=["trade"])
-        screen_register("compliance.fraud", sales_screen, kinds=["sales"])
+        screen_register("compliance.fraud", sales_screen, kinds=["sales"], many=sales_screen_many)
 
         from compliance.surveillance import hooks as surveillance_hooks
 

@@ -8,6 +8,8 @@
   statement, so parent rows and their children can be written by COPY without ``RETURNING``.
 - :func:`references_allocate`: ``count`` consecutive order references from one counter update
   (in the caller's transaction: gapless; a rolled-back page gives its numbers back).
+- :func:`sales_orders_stored`: the stored orders of a page's external ids, one index probe per
+  key in one statement, whatever the planner statistics (:func:`statistics_ensure`).
 
 Values are given in database form (:func:`db_time`, :func:`db_json`); columns a caller does not
 name (fields added to a model later) get their model defaults.
@@ -16,7 +18,6 @@ name (fields added to a model later) get their model defaults.
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -34,11 +35,20 @@ _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\
 
 
 def db_time(value: datetime | None) -> Any:
-    return None if value is None else connection.ops.adapt_datetimefield_value(value)
+    """A datetime in database form; on PostgreSQL its ISO text, which ``COPY`` and a bound
+    parameter both read as the same instant (and which a page converts once, not per row)."""
+    if value is None:
+        return None
+    if connection.vendor == "postgresql":
+        return value.isoformat()
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+_JSON = DjangoJSONEncoder(separators=(",", ":"))
 
 
 def db_json(value: Any) -> str:
-    return json.dumps(value, cls=DjangoJSONEncoder, separators=(",", ":"))
+    return _JSON.encode(value)
 
 
 def _copy_text(value: str) -> str:
@@ -47,7 +57,14 @@ def _copy_text(value: str) -> str:
     return value
 
 
+def _copy_str(value: str) -> str:
+    return _copy_text(str(value))
+
+
 def _copy_other(value: Any) -> str:
+    if isinstance(value, str):  # a str subclass (a choices enum): its text, as for ``str``
+        _COPY_BY_TYPE[type(value)] = _copy_str
+        return _copy_str(value)
     if isinstance(value, bool):
         return "t" if value else "f"
     if isinstance(value, int | Decimal):
@@ -69,29 +86,34 @@ _COPY_BY_TYPE: dict[type, Callable[[Any], str]] = {
 }
 
 
-def _copy_line(row: Sequence[Any]) -> str:
+def _copy_line(row: Sequence[Any], end: str = "\n") -> str:
     by_type = _COPY_BY_TYPE
-    return "\t".join([by_type.get(type(v), _copy_other)(v) for v in row]) + "\n"
+    return "\t".join([by_type.get(type(v), _copy_other)(v) for v in row]) + end
 
 
-def _with_defaults(
-    model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]
-) -> tuple[Sequence[str], Sequence[Sequence[Any]]]:
-    given = set(columns)
-    rest = [
-        f
-        for f in model._meta.concrete_fields
-        if f.column not in given and not (f.primary_key and f.column == "id")
-    ]
-    if not rest:
-        return columns, rows
-    defaults = tuple(f.get_db_prep_save(f.get_default(), connection) for f in rest)
-    return (*columns, *(f.column for f in rest)), [(*row, *defaults) for row in rows]
+_UNNAMED: dict[tuple[type[models.Model], tuple[str, ...]], list[models.Field[Any, Any]]] = {}
 
 
-def _copy(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+def _unnamed(model: type[models.Model], columns: Sequence[str]) -> list[models.Field[Any, Any]]:
+    """The model's columns a caller does not name (but ``id``), looked up once per column set."""
+    key = (model, tuple(columns))
+    found = _UNNAMED.get(key)
+    if found is None:
+        given = set(columns)
+        found = _UNNAMED[key] = [
+            f
+            for f in model._meta.concrete_fields
+            if f.column not in given and not (f.primary_key and f.column == "id")
+        ]
+    return found
+
+
+def _copy(
+    table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], end: str = "\n"
+) -> None:
+    """One ``COPY``; ``end`` closes every line (the same text for every row: the defaults)."""
     qn = connection.ops.quote_name
-    buffer = io.StringIO("".join([_copy_line(row) for row in rows]))
+    buffer = io.StringIO("".join([_copy_line(row, end) for row in rows]))
     sql = f"COPY {qn(table)} ({', '.join(qn(c) for c in columns)}) FROM STDIN"
     with connection.cursor() as cursor, connection.wrap_database_errors:
         cursor.cursor.copy_expert(sql, buffer)
@@ -124,11 +146,16 @@ def rows_insert(
     """Insert the rows (see the module docstring)."""
     if not rows:
         return
-    columns, rows = _with_defaults(model, columns, rows)
+    rest = _unnamed(model, columns)
+    defaults = [f.get_db_prep_save(f.get_default(), connection) for f in rest]
+    every = (*columns, *(f.column for f in rest))
     if connection.vendor == "postgresql":
-        _copy(model._meta.db_table, columns, rows)
-    else:
-        _values(model._meta.db_table, columns, rows)
+        end = "\t" + _copy_line(defaults) if rest else "\n"
+        _copy(model._meta.db_table, every, rows, end)
+        return
+    if rest:
+        rows = [(*row, *defaults) for row in rows]
+    _values(model._meta.db_table, every, rows)
 
 
 def rows_insert_with_ids(
@@ -149,7 +176,11 @@ def rows_insert_with_ids(
             model, ("id", *columns), [(pk, *row) for pk, row in zip(ids, rows, strict=True)]
         )
         return ids
-    columns, rows = _with_defaults(model, columns, rows)
+    rest = _unnamed(model, columns)
+    if rest:
+        defaults = [f.get_db_prep_save(f.get_default(), connection) for f in rest]
+        columns = (*columns, *(f.column for f in rest))
+        rows = [(*row, *defaults) for row in rows]
     position = list(columns).index(key)
     returned = _values(
         model._meta.db_table, columns, rows, returning=f"id, {connection.ops.quote_name(key)}"
@@ -199,9 +230,18 @@ def sales_orders_stored(
     """external id -> (order id, marketplace_updated_at) of the channel's stored orders.
 
     On PostgreSQL one probe of the unique index (tenant, channel, external id) per key, in one
-    statement (``unnest`` + ``LATERAL ... LIMIT 1``): a plain ``external_id IN (...)`` lets the
-    planner, when statistics lag behind a bulk import (a fresh or fast-growing table), scan the
-    channel's whole index range and filter, a cost that grows with every page imported."""
+    statement (``unnest`` + ``LATERAL ... LIMIT 1``). The planner has to pick that index over
+    the single-column ``tenant_id`` and ``channel_id`` ones, whose use would filter the
+    tenant's (or channel's) every order for each key, a cost that grows with every page
+    imported. Two things make it pick the right one whatever the data:
+
+    - tenant and channel come in as the columns of a one-row subquery (``OFFSET 0`` keeps it
+      a subquery), not as constants: the planner then estimates their selectivity from the
+      number of distinct tenants and channels, not from the most common values, which do not
+      hold a tenant or channel newer than the last ``ANALYZE`` (estimated "almost no rows");
+    - a table that has never been analyzed has no estimate at all (each index "holds one
+      row"), so it is analyzed first (:func:`statistics_ensure`), once per table and process.
+    """
     from commerce.models import SalesOrder
 
     if not external_ids:
@@ -213,13 +253,50 @@ def sales_orders_stored(
             .values_list("external_id", "order_id", "marketplace_updated_at")
         )
         return {external_id: (pk, updated) for external_id, pk, updated in rows}
-    table = connection.ops.quote_name(SalesOrder._meta.db_table)
-    sql = (
-        "SELECT k.external_id, s.order_id, s.marketplace_updated_at "
-        "FROM unnest(%s::text[]) AS k(external_id) CROSS JOIN LATERAL ("
-        f"SELECT order_id, marketplace_updated_at FROM {table} "
-        "WHERE tenant_id = %s AND channel_id = %s AND external_id = k.external_id LIMIT 1) s"
-    )
+    statistics_ensure(SalesOrder, "tenant_id")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [list(external_ids), tenant_id, channel_id])
+        cursor.execute(stored_sql(), [tenant_id, channel_id, list(external_ids)])
         return {external_id: (pk, updated) for external_id, pk, updated in cursor.fetchall()}
+
+
+def stored_sql() -> str:
+    """The probe of :func:`sales_orders_stored` on PostgreSQL: parameters (tenant id, channel
+    id, external ids), rows (external id, order id, marketplace_updated_at)."""
+    from commerce.models import SalesOrder
+
+    table = connection.ops.quote_name(SalesOrder._meta.db_table)
+    return (
+        "SELECT k.external_id, s.order_id, s.marketplace_updated_at "
+        "FROM (SELECT %s::bigint AS tenant_id, %s::bigint AS channel_id OFFSET 0) AS p "
+        "CROSS JOIN unnest(%s::text[]) AS k(external_id) CROSS JOIN LATERAL ("
+        f"SELECT order_id, marketplace_updated_at FROM {table} "
+        "WHERE tenant_id = p.tenant_id AND channel_id = p.channel_id "
+        "AND external_id = k.external_id LIMIT 1) AS s"
+    )
+
+
+_ANALYZED: set[str] = set()  # tables seen with planner statistics, in this process
+
+
+def statistics_ensure(model: type[models.Model], column: str) -> bool:
+    """``ANALYZE`` the model's table if PostgreSQL has no statistics on ``column`` yet (a table
+    never analyzed: a fresh database, or autovacuum not yet come round after a first bulk
+    import). Once statistics are seen the table is not asked about again in this process
+    (they are only ever refreshed, never dropped). Returns whether it analyzed.
+
+    Runs in the caller's transaction: ``ANALYZE`` takes a SHARE UPDATE EXCLUSIVE lock (only
+    ``VACUUM``, ``ANALYZE`` and DDL wait for it) until that transaction ends."""
+    table = model._meta.db_table
+    if connection.vendor != "postgresql" or table in _ANALYZED:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_stats WHERE schemaname = current_schema() "
+            "AND tablename = %s AND attname = %s)",
+            [table, column],
+        )
+        if cursor.fetchone()[0]:
+            _ANALYZED.add(table)
+            return False
+        cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+    return True

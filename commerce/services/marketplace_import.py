@@ -15,9 +15,10 @@ transaction, keyed by (tenant, channel, external id), the unique constraint of `
    (one probe of ``SalesOrder``'s unique index per key, see ``import_rows.sales_orders_stored``).
 3. Orders already stored: an update whose ``updated_at`` is not newer than the stored
    ``marketplace_updated_at`` is ignored (``skipped``: a re-sync of unchanged pages writes
-   nothing); a newer one updates the marketplace status/time with a ``MARKETPLACE_UPDATED``
-   journal row, and a marketplace cancellation cancels the order as the sales kind's cancel does
-   (stock released, unshipped fulfilments canceled) as a system step.
+   nothing); the newer ones update the marketplace status/time with a ``MARKETPLACE_UPDATED``
+   journal row each (set-based: lock, update and journal in one statement each for the page),
+   and a marketplace cancellation cancels the order as the sales kind's cancel does (stock
+   released, unshipped fulfilments canceled) as a system step.
 4. New orders (state ``open``) are validated and written set-based, one statement per table
    (``commerce.services.marketplace_insert``: references, ``Order``, ``SalesOrder``, lines,
    payment + capture, one ``IMPORTED`` journal row per order, screening, routing hook). New
@@ -36,12 +37,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from django.utils import timezone
+
 from commerce.marketplaces.base import MarketOrder, MarketState
 from commerce.models import Channel, SalesOrder
 from commerce.services.import_rows import sales_orders_stored
 from commerce.services.marketplace_insert import UpsertResult, market_orders_insert
-from orders.models import EventKind, Order
-from orders.services import Actor, event_record, order_lock
+from oms_site.errors import NotFound
+from orders.models import EventKind, Order, OrderEvent
+from orders.selectors import orders_for_update
+from orders.services import Actor, event_record
 from tenancy.models import Tenant
 
 __all__ = ["UpsertResult", "orders_upsert"]
@@ -82,6 +87,7 @@ def orders_upsert(
         tenant_id=tenant.pk, channel_id=channel.pk, external_ids=[m.external_id for m in page]
     )
     fresh: list[MarketOrder] = []
+    newer: list[tuple[int, MarketOrder]] = []
     for market in page:
         row = stored.get(market.external_id)
         if row is None:
@@ -92,8 +98,10 @@ def orders_upsert(
         elif row[1] is not None and market.updated_at <= row[1]:
             result.skipped += 1
         else:
-            _apply_update(tenant=tenant, order_id=row[0], market=market, actor=actor)
-            result.updated += 1
+            newer.append((row[0], market))
+    if newer:
+        _apply_updates(tenant=tenant, updates=newer, actor=actor)
+        result.updated += len(newer)
     if fresh:
         market_orders_insert(
             tenant=tenant, channel=channel, orders=fresh, actor=actor, run_id=run_id, result=result
@@ -101,31 +109,58 @@ def orders_upsert(
     return result
 
 
-def _apply_update(*, tenant: Tenant, order_id: int, market: MarketOrder, actor: Actor) -> None:
-    """A newer marketplace version of a stored order: status/time, journal, cancellation.
+def _apply_updates(*, tenant: Tenant, updates: list[tuple[int, MarketOrder]], actor: Actor) -> None:
+    """Newer marketplace versions of stored orders: status/time, journal, cancellation.
 
-    Locks the order, then its sales detail: the order every other writer of both uses
-    (routing, cancel); the reverse order deadlocks with a routing run of the same order."""
-    order = order_lock(tenant=tenant, order_id=order_id)
-    sales = SalesOrder.objects.for_tenant(tenant).select_for_update().get(pk=order_id)
-    previous = sales.marketplace_status
-    sales.marketplace_status = market.marketplace_status
-    sales.marketplace_updated_at = market.updated_at
-    sales.save(update_fields=["marketplace_status", "marketplace_updated_at", "updated_at"])
-    event_record(
-        order=order,
-        kind=EventKind.MARKETPLACE_UPDATED,
-        actor=actor,
-        data={
-            "from": previous,
-            "to": market.marketplace_status,
-            "marketplace_updated_at": market.updated_at,
-        },
+    Set-based: the orders are locked in one statement, then their sales details in another,
+    each set by id (orders before details is the order every other writer of both takes them
+    in, routing and cancel among them; the reverse deadlocks with a routing run of the same
+    order), the details updated in one statement and one ``MARKETPLACE_UPDATED`` journal row
+    per order written in one more. Only a cancellation (rare: the marketplace canceled an order
+    already imported) takes its own statements, those of the sales kind's cancel path."""
+    ids = sorted(order_id for order_id, _ in updates)
+    locked = {o.pk: o for o in orders_for_update(tenant=tenant).filter(pk__in=ids)}
+    sales_rows = (
+        SalesOrder.objects.for_tenant(tenant).select_for_update().filter(pk__in=ids).order_by("pk")
     )
-    if market.state == MarketState.CANCELED and not order.is_terminal:
-        _cancel_from_marketplace(
-            tenant=tenant, order=order, sales=sales, actor=actor, market=market
+    details = {s.pk: s for s in sales_rows}
+    missing = [pk for pk in ids if pk not in locked or pk not in details]
+    if missing:
+        raise NotFound("Order not found.")
+    now = timezone.now()
+    actor_name = actor.get_username() if actor is not None else "system"
+    events: list[OrderEvent] = []
+    for order_id, market in updates:
+        sales = details[order_id]
+        previous = sales.marketplace_status
+        sales.marketplace_status = market.marketplace_status
+        sales.marketplace_updated_at = market.updated_at
+        sales.updated_at = now
+        events.append(
+            OrderEvent(
+                tenant_id=tenant.pk,
+                order=locked[order_id],
+                kind=EventKind.MARKETPLACE_UPDATED,
+                actor=actor,
+                actor_name=actor_name,
+                data={
+                    "from": previous,
+                    "to": market.marketplace_status,
+                    "marketplace_updated_at": market.updated_at,
+                },
+            )
         )
+    SalesOrder.objects.for_tenant(tenant).bulk_update(
+        [details[order_id] for order_id, _ in updates],
+        ["marketplace_status", "marketplace_updated_at", "updated_at"],
+    )
+    OrderEvent.objects.bulk_create(events)
+    for order_id, market in updates:
+        order = locked[order_id]
+        if market.state == MarketState.CANCELED and not order.is_terminal:
+            _cancel_from_marketplace(
+                tenant=tenant, order=order, sales=details[order_id], actor=actor, market=market
+            )
 
 
 def _cancel_from_marketplace(

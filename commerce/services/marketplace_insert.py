@@ -18,25 +18,35 @@ run id), ``submitted: true``, the screening decision (outcome, screens, findings
 marketplace payment. Later changes journal their own rows (``MARKETPLACE_UPDATED``, ``CANCELED``,
 routing, shipments...).
 
-Screening runs as for any entered order (``orders.screening``), after the rows are written (the
-screens read the sales order and the tenant's other orders) and on the order as submitted
-(status ``pending``). The ``Order`` rows are written in the status of a clean pass (``open``, or
-``pending`` when the kind waits for acceptance): nothing outside the transaction sees them
-before screening concludes, and only the orders screening holds or rejects are then moved, with
-one UPDATE per outcome (a clean page writes no UPDATE at all). Routing of the accepted orders
-is enqueued once per page, after commit, through the sales kind's set-based hook
-(``orders.kinds.kind_after_many``).
+Screening runs as for any entered order (the screens of ``orders.screening`` that apply to
+sales orders, their decisions merged as ``screening_run`` merges them), after the rows are
+written (the screens read the sales order and the tenant's other orders) and on the order as
+submitted (status ``pending``). A screen with a set-based entry point (registered with ``many``,
+e.g. compliance's fraud screen) screens the whole page at once, in a constant number of
+statements; any other screen is called per order. The ``Order`` rows are written in the status
+of a clean pass (``open``, or ``pending`` when the kind waits for acceptance): nothing outside
+the transaction sees them before screening concludes, and only the orders screening holds or
+rejects are then moved, status and reason, in one UPDATE (a clean page writes no UPDATE at
+all). Routing of the accepted orders is enqueued once per page, after commit, through the sales
+kind's set-based hook (``orders.kinds.kind_after_many``), given the page's orders as they now
+stand.
+
+Per page, whatever its size: the statements above (one per table, the reference counter, the
+id sequences), the product look-up, at most one UPDATE of screened-out orders, the screens'
+own (``compliance.services.fraud.sales_screen_many``: none without fraud rules, a handful with
+them, plus an alert per order with a warning) and the routing hook's.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
+from django.db.models import Case, Value, When
 from django.utils import timezone
 
 from commerce.marketplaces.base import MarketOrder
@@ -67,11 +77,12 @@ from commerce.services.marketplace_prepare import (
 )
 from orders.kinds import kind_after_many, kind_policy
 from orders.models import EventKind, Order, OrderEvent, OrderKind, OrderStatus
-from orders.screening import Decision, Outcome, screening_run, screens_registered
+from orders.screening import Decision, Outcome, screening_run_many, screens_registered
 from orders.services import Actor
 from tenancy.models import Tenant
 
 SALES = OrderKind.SALES
+json_time = DjangoJSONEncoder().default  # a datetime as JSON stores it
 
 
 @dataclass
@@ -85,14 +96,7 @@ class UpsertResult:
 
 def _outcome_known_in_advance() -> Decision | None:
     """The screening decision when no screen applies to sales orders (always accept)."""
-    from orders import screening
-
-    applicable = [
-        name
-        for name in screens_registered()
-        if (kinds := screening._registry[name].kinds) is None or SALES in kinds
-    ]
-    return None if applicable else Decision()
+    return None if screens_registered(SALES) else Decision()
 
 
 def _final_status(decision: Decision) -> str:
@@ -249,40 +253,40 @@ def market_orders_insert(
         prepared=prepared,
         references=references_allocate(tenant=tenant, kind=SALES, count=len(prepared)),
     )
-    submitted = _orders_write(page, initial)
+    written = _orders_write(page, initial)
     _details_write(page)
-    decisions = [known] * len(prepared) if known is not None else _screen(page, submitted, initial)
-    _journal_write(page, decisions, actor, run_id)
+    decisions = [known] * len(prepared) if known is not None else _screen(page, written)
+    decided = _decided(decisions)
+    _journal_write(page, decided, actor, run_id)
     result.created += len(prepared)
-    finals = [_final_status(decision) for decision in decisions]
+    finals = [final for final, _, _ in decided]
     result.routed_order_ids.extend(
         pk for pk, final in zip(page.order_ids, finals, strict=True) if final == OrderStatus.OPEN
     )
-    # The sales kind's set-based "after submit" hook: one routing task for the page's open
-    # orders, enqueued after commit.
-    kind_after_many(
-        SALES,
-        [
-            Order(pk=pk, tenant_id=tenant.pk, kind=SALES, status=final)
-            for pk, final in zip(page.order_ids, finals, strict=True)
-        ],
-        "submit",
-    )
+    # The sales kind's set-based "after submit" hook, given the orders as they now stand: one
+    # routing task for the page's open orders, enqueued after commit.
+    for order, final in zip(written, finals, strict=True):
+        order.__dict__["status"] = final  # the FSM field refuses a plain assignment
+    kind_after_many(SALES, written, "submit")
 
 
 def _orders_write(page: _Page, initial: str) -> list[Order]:
-    """Write the ``Order`` rows; returns them as model instances (for screening: no re-read)."""
+    """Write the ``Order`` rows; returns them as model instances as submitted (status
+    ``pending``, as screening sees any submitted order), built as a read would build them (no
+    re-read)."""
     rows = []
+    submissions = []  # as a read gives them back (times in their JSON form)
     for ref, p in zip(page.references, page.prepared, strict=True):
         m = p.market
         submission = {
             "channel": page.channel.code,
             "external_id": m.external_id,
             "marketplace_status": m.marketplace_status,
-            "updated_at": m.updated_at,
+            "updated_at": json_time(m.updated_at),
             "currency": p.currency,
             "lines": [[ln.sku, str(ln.quantity), str(ln.unit_price)] for _, ln in p.lines],
         }
+        submissions.append(submission)
         rows.append(
             (
                 page.tenant.pk,
@@ -299,15 +303,30 @@ def _orders_write(page: _Page, initial: str) -> list[Order]:
             )
         )
     page.order_ids = rows_insert_with_ids(Order, ORDER_COLUMNS, rows, key="reference")
+    names = [f.attname for f in Order._meta.concrete_fields]
+    common = dict.fromkeys(names)
+    common.update(
+        tenant_id=page.tenant.pk,
+        created_at=page.written_at,
+        updated_at=page.written_at,
+        kind=SALES,
+        status=OrderStatus.PENDING,
+        status_reason="",
+        note="",
+        created_by_id=page.actor_id,
+    )
+    cache_tenant = Order.tenant.field.set_cached_value
     written = []
-    for pk, row in zip(page.order_ids, rows, strict=True):
-        values = dict(zip(ORDER_COLUMNS[1:], row[1:], strict=True))
-        values["status"] = OrderStatus.PENDING  # as screening sees any submitted order
-        order = Order(pk=pk, tenant=page.tenant, **values)
-        order.created_at = order.updated_at = page.written_at
-        order.submission = json.loads(order.submission)
-        order._state.adding = False
-        order._state.db = connection.alias
+    for pk, row, submission in zip(page.order_ids, rows, submissions, strict=True):
+        values = {
+            **common,
+            "id": pk,
+            "reference": row[4],
+            "client_order_id": row[5],
+            "submission": submission,
+        }
+        order = Order.from_db(connection.alias, names, [values[name] for name in names])
+        cache_tenant(order, page.tenant)
         written.append(order)
     return written
 
@@ -362,30 +381,50 @@ def _details_write(page: _Page) -> None:
     )
 
 
-def _screen(page: _Page, orders: list[Order], written: str) -> list[Decision]:
-    """Screen the submitted orders and move those whose outcome is not the clean pass they
-    were written in (one UPDATE per outcome)."""
-    tenant = page.tenant
-    decisions = [screening_run(order) for order in orders]
-    by_status: dict[str, list[int]] = {}
-    for pk, decision in zip(page.order_ids, decisions, strict=True):
-        by_status.setdefault(_final_status(decision), []).append(pk)
-    for status, pks in by_status.items():
-        if status != written:
-            Order.objects.for_tenant(tenant).filter(pk__in=pks).update(status=status)
-    for pk, decision in zip(page.order_ids, decisions, strict=True):
-        if decision.outcome != Outcome.ACCEPT:
-            Order.objects.for_tenant(tenant).filter(pk=pk).update(status_reason=decision.summary())
+def _screen(page: _Page, orders: list[Order]) -> list[Decision]:
+    """Screen the submitted orders and move those held or rejected out of the clean pass they
+    were written in, with the screening summary as their status reason: one
+    UPDATE for all of them, none for a clean page."""
+    decisions = screening_run_many(orders, SALES)
+    moved = [
+        (pk, _final_status(decision), decision.summary())
+        for pk, decision in zip(page.order_ids, decisions, strict=True)
+        if decision.outcome != Outcome.ACCEPT
+    ]
+    if moved:
+        Order.objects.for_tenant(page.tenant).filter(pk__in=[pk for pk, _, _ in moved]).update(
+            status=Case(*[When(pk=pk, then=Value(status)) for pk, status, _ in moved]),
+            status_reason=Case(*[When(pk=pk, then=Value(reason)) for pk, _, reason in moved]),
+        )
     return decisions
 
 
+def _decided(decisions: list[Decision]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(final status, summary, journal form) of each decision, worked out once per distinct
+    decision (a clean page's decisions are all equal)."""
+    seen: dict[Any, tuple[str, str, dict[str, Any]]] = {}
+    result = []
+    for decision in decisions:
+        key: Any = decision
+        try:
+            hash(decision)
+        except TypeError:  # findings carry data dicts: compare by identity
+            key = id(decision)
+        found = seen.get(key)
+        if found is None:
+            found = (_final_status(decision), decision.summary(), decision.as_dict())
+            seen[key] = found
+        result.append(found)
+    return result
+
+
 def _journal_write(
-    page: _Page, decisions: list[Decision], actor: Actor, run_id: int | None
+    page: _Page, decided: list[tuple[str, str, dict[str, Any]]], actor: Actor, run_id: int | None
 ) -> None:
     actor_name = actor.get_username() if actor is not None else "system"
     rows = []
-    for order_id, ref, p, decision in zip(
-        page.order_ids, page.references, page.prepared, decisions, strict=True
+    for order_id, ref, p, (final, summary, screening) in zip(
+        page.order_ids, page.references, page.prepared, decided, strict=True
     ):
         m = p.market
         data = {
@@ -395,14 +434,13 @@ def _journal_write(
             "marketplace_status": m.marketplace_status,
             "run_id": run_id,
             "submitted": True,
-            "screening": decision.as_dict(),
+            "screening": screening,
             "payment": {"method": "marketplace", "captured": p.grand, "currency": p.currency},
         }
         rows.append(
             (
-                *(page.tenant.pk, page.now, order_id, EventKind.IMPORTED, ""),
-                _final_status(decision),
-                *(page.actor_id, actor_name, decision.summary(), db_json(data)),
+                *(page.tenant.pk, page.now, order_id, EventKind.IMPORTED, "", final),
+                *(page.actor_id, actor_name, summary, db_json(data)),
             )
         )
     rows_insert(OrderEvent, EVENT_COLUMNS, rows)

@@ -294,3 +294,34 @@ def test_screening_run_with_nothing_registered_accepts(tenant):
     order = order_in_status(tenant=tenant, status="pending")
     decision = screening_run(order)
     assert (decision.findings, decision.screens, str(decision.outcome)) == ((), (), "accept")
+
+
+def test_a_set_of_orders_is_screened_as_each_would_be_with_set_based_screens_called_once():
+    from orders.screening import screening_run_many
+
+    # given a per-order screen, a screen with a set-based entry point, and one for another kind
+    seen_single: list = []
+    calls_many: list[list[str]] = []
+
+    def many(orders):
+        calls_many.append([o.reference for o in orders])
+        return [Decision(findings=(WARN,) if o.reference == "S-2" else ()) for o in orders]
+
+    screen_register("per-order", _screen(SOFT, seen=seen_single), kinds=["sales"])
+    screen_register("set", _screen(HARD), kinds=["sales"], many=many)
+    screen_register("trade-only", _screen(HARD), kinds=["trade"])
+    orders = [Order(reference=f"S-{n}", kind="sales", status="pending") for n in (1, 2)]
+
+    # when the set is screened
+    decisions = screening_run_many(orders, "sales")
+
+    # then the set-based screen ran once for both, the other once per order, in registration
+    # order, and the trade screen not at all
+    assert calls_many == [["S-1", "S-2"]]
+    assert seen_single == [("S-1", "pending"), ("S-2", "pending")]
+    assert [(d.screens, d.findings) for d in decisions] == [
+        (("per-order", "set"), (SOFT,)),
+        (("per-order", "set"), (SOFT, WARN)),
+    ]
+    assert screens_registered("sales") == ["per-order", "set"]
+    assert screens_registered("trade") == ["trade-only"]
