@@ -6,6 +6,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from django.utils import timezone
 
 from commerce.models import Fulfilment, FulfilmentLine, SalesOrder
@@ -72,3 +73,40 @@ def test_a_web_channel_fulfilment_is_not_confirmed_anywhere(tenant: Any, product
     assert fulfilment_confirm_to_marketplace(tenant=tenant, fulfilment_id=fulfilment.pk) is False
     stored = Fulfilment.objects.for_tenant(tenant).get(pk=fulfilment.pk)
     assert stored.marketplace_confirmed_at is None
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("market", ["ebay"], indirect=True)
+def test_a_confirmation_racing_a_delivery_of_the_same_order_does_both(
+    tenant: Any, products: Any, market: Any, channel: Any
+) -> None:
+    from commerce.services.fulfilment import fulfilment_deliver
+    from tests.orders.helpers import run_in_threads
+
+    # given imported orders, each shipped from one warehouse
+    fill(market, 10)
+    run = channel_sync_start(tenant=tenant, channel_id=channel.pk, actor=None)
+    sync_run_execute(tenant_id=tenant.pk, run_id=run.pk, sleep=lambda s: None)
+    for sales in SalesOrder.objects.for_tenant(tenant).order_by("pk"):
+        fulfilment = shipped_fulfilment(tenant, sales)
+        # when its marketplace confirmation and its delivery start at the same moment
+        results = run_in_threads(
+            2,
+            lambda i, f=fulfilment: (
+                fulfilment_confirm_to_marketplace(tenant=tenant, fulfilment_id=f.pk)
+                if i == 0
+                else fulfilment_deliver(tenant=tenant, actor=None, fulfilment_id=f.pk).state
+            ),
+        )
+        # then both went through (every writer locks the order first: no deadlock)
+        assert results == [True, "delivered"]
+        stored = Fulfilment.objects.for_tenant(tenant).get(pk=fulfilment.pk)
+        assert (stored.state, stored.marketplace_confirmed_at is not None) == ("delivered", True)
+        kinds = set(
+            sales.order.events.filter(
+                kind__in=[EventKind.SHIPMENT_CONFIRMED, EventKind.DELIVERED]
+            ).values_list("kind", flat=True)
+        )
+        assert kinds == {EventKind.SHIPMENT_CONFIRMED, EventKind.DELIVERED}
+    assert len(market.confirmations) == 10
