@@ -43,7 +43,7 @@ from compliance.services.screening import (
     _decision,
     _now,
     screening_persist,
-    tenant_state,
+    tenant_config,
 )
 from orders.models import Order
 from orders.screening import Decision
@@ -182,8 +182,7 @@ def _evaluate(
 
 
 def sales_evaluate(order: Order) -> Evaluation:
-    state = tenant_state(order.tenant_id)
-    rules = state.config.sales_rules
+    rules = tenant_config(order.tenant_id).sales_rules
     if not rules:
         return Evaluation(order, [], Decision(), [])
     sales: Any = order.sales
@@ -292,7 +291,7 @@ def sales_screen_many(orders: Sequence[Order]) -> list[Decision]:
     for n, order in enumerate(orders):
         by_tenant.setdefault(order.tenant_id, []).append(n)
     for tenant_id, positions in by_tenant.items():
-        rules = tenant_state(tenant_id).config.sales_rules
+        rules = tenant_config(tenant_id).sales_rules
         if not rules:
             continue  # no signal to score: every order passes, nothing is stored
         now = _now()

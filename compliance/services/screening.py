@@ -320,8 +320,12 @@ def _setting_changed(*, setting: str, **kwargs: Any) -> None:
         _book_ttl.cache_clear()
 
 
-def tenant_state(tenant_id: int) -> TenantState:
-    """The tenant's state, with its configuration current and its book fresh enough."""
+def tenant_config(tenant_id: int) -> Config:
+    """The tenant's screening configuration, current (what a sales-order screen needs)."""
+    return _state_configured(tenant_id).config
+
+
+def _state_configured(tenant_id: int) -> TenantState:
     token = config_version(tenant_id)
     state = _states.get(tenant_id)
     if state is None or state.config.token != token:
@@ -332,6 +336,12 @@ def tenant_state(tenant_id: int) -> TenantState:
                 state = _states[tenant_id] = TenantState(config=config)
             else:
                 state.config = config
+    return state
+
+
+def tenant_state(tenant_id: int) -> TenantState:
+    """The tenant's state, with its configuration current and its book fresh enough."""
+    state = _state_configured(tenant_id)
     ttl = _book_ttl()
     book = state.book
     if book is None or time.monotonic() - book.loaded_at >= ttl:
