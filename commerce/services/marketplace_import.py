@@ -43,6 +43,7 @@ from commerce.marketplaces.base import MarketOrder, MarketState
 from commerce.models import Channel, SalesOrder
 from commerce.services.import_rows import sales_orders_stored
 from commerce.services.marketplace_insert import UpsertResult, market_orders_insert
+from commerce.services.rows import journal_row, rows_set
 from oms_site.errors import NotFound
 from orders.models import EventKind, Order, OrderEvent
 from orders.selectors import orders_for_update
@@ -128,7 +129,6 @@ def _apply_updates(*, tenant: Tenant, updates: list[tuple[int, MarketOrder]], ac
     if missing:
         raise NotFound("Order not found.")
     now = timezone.now()
-    actor_name = actor.get_username() if actor is not None else "system"
     events: list[OrderEvent] = []
     for order_id, market in updates:
         sales = details[order_id]
@@ -137,12 +137,11 @@ def _apply_updates(*, tenant: Tenant, updates: list[tuple[int, MarketOrder]], ac
         sales.marketplace_updated_at = market.updated_at
         sales.updated_at = now
         events.append(
-            OrderEvent(
+            journal_row(
+                order_id=order_id,
                 tenant_id=tenant.pk,
-                order=locked[order_id],
                 kind=EventKind.MARKETPLACE_UPDATED,
                 actor=actor,
-                actor_name=actor_name,
                 data={
                     "from": previous,
                     "to": market.marketplace_status,
@@ -150,7 +149,9 @@ def _apply_updates(*, tenant: Tenant, updates: list[tuple[int, MarketOrder]], ac
                 },
             )
         )
-    SalesOrder.objects.for_tenant(tenant).bulk_update(
+    rows_set(
+        SalesOrder,
+        tenant.pk,
         [details[order_id] for order_id, _ in updates],
         ["marketplace_status", "marketplace_updated_at", "updated_at"],
     )
