@@ -22,27 +22,23 @@ sees the others of the set, as it would screened one after the other once all we
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection
 from django.db.models import Count, Q
 from django.db.models.functions import Upper
 
-from compliance.models import RuleKind, ScreeningResult
+from compliance.models import RuleKind
 from compliance.services.screening import (
     CompiledRule,
     Evaluation,
     Line,
-    _alerts_for_warnings,
     _decision,
     _now,
     screening_persist,
+    screenings_persist,
     tenant_config,
 )
 from orders.models import Order
@@ -315,63 +311,7 @@ def sales_screen_many(orders: Sequence[Order]) -> list[Decision]:
                 order, sales, rules, _velocity_from(counts, sales), _answer(earlier)
             )
             evaluations.append((n, evaluation))
-        _persist_many([evaluation for _, evaluation in evaluations], now)
+        screenings_persist([evaluation for _, evaluation in evaluations], now)
         for n, evaluation in evaluations:
             decisions[n] = evaluation.decision
     return decisions
-
-
-_COLUMNS = (
-    "tenant_id",
-    "created_at",
-    "order_id",
-    "rule_id",
-    "rule_name",
-    "kind",
-    "outcome",
-    "severity",
-    "values",
-    "message",
-)
-
-
-def _persist_many(evaluations: list[Evaluation], now: datetime) -> None:
-    """The result lines of every evaluation in one multi-row INSERT (chunked to the driver's
-    parameter limit), stored as ``screening_persist`` stores one evaluation's; then the alerts
-    of the warnings, per order."""
-    rows = [
-        (
-            evaluation.order.tenant_id,
-            now,
-            evaluation.order.pk,
-            ln.rule.id if ln.rule else None,
-            ln.name[:100],
-            ln.kind,
-            "pass" if ln.passed else "breach",
-            "" if ln.passed else ln.severity,
-            json.dumps(
-                {k: str(v) if isinstance(v, Decimal) else v for k, v in ln.values.items()},
-                cls=DjangoJSONEncoder,
-            ),
-            ln.message[:500],
-        )
-        for evaluation in evaluations
-        for ln in evaluation.lines
-    ]
-    if rows:
-        qn = connection.ops.quote_name
-        table = qn(ScreeningResult._meta.db_table)
-        columns = ", ".join(qn(c) for c in _COLUMNS)
-        one = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
-        limit = connection.features.max_query_params or 60000
-        per_statement = max(1, min(1000, limit // len(_COLUMNS)))
-        with connection.cursor() as cursor:
-            for start in range(0, len(rows), per_statement):
-                chunk = rows[start : start + per_statement]
-                cursor.execute(
-                    f"INSERT INTO {table} ({columns}) VALUES " + ", ".join([one] * len(chunk)),
-                    [value for row in chunk for value in row],
-                )
-    for evaluation in evaluations:
-        warnings = [ln for ln in evaluation.lines if not ln.passed and ln.severity == "warn"]
-        _alerts_for_warnings(evaluation.order, warnings)

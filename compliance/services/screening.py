@@ -40,7 +40,7 @@ import functools
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -1000,18 +1000,23 @@ _COLUMNS = (
 
 
 def screening_persist(evaluation: Evaluation) -> None:
-    """One INSERT for the screening's lines; alerts for warn findings; deferred writes."""
-    order, lines = evaluation.order, evaluation.lines
-    for op in evaluation.after:
-        op()
-    if not lines:
-        return
-    now = _now()
+    """Store one screening: see :func:`screenings_persist`."""
+    screenings_persist([evaluation])
+
+
+def screenings_persist(evaluations: Sequence[Evaluation], now: datetime | None = None) -> None:
+    """Store screenings: their deferred writes, one ``ScreeningResult`` row per line in
+    multi-row INSERTs (as many lines per statement as the driver's parameter limit allows, so
+    one statement for a screening or a page of them), then an alert per warn finding."""
+    for evaluation in evaluations:
+        for op in evaluation.after:
+            op()
+    at = now or _now()
     rows = [
         (
-            order.tenant_id,
-            now,
-            order.pk,
+            evaluation.order.tenant_id,
+            at,
+            evaluation.order.pk,
             ln.rule.id if ln.rule else None,
             ln.name[:100],
             ln.kind,
@@ -1020,14 +1025,26 @@ def screening_persist(evaluation: Evaluation) -> None:
             json.dumps({k: _s(v) for k, v in ln.values.items()}, cls=DjangoJSONEncoder),
             ln.message[:500],
         )
-        for ln in lines
+        for evaluation in evaluations
+        for ln in evaluation.lines
     ]
-    table = connection.ops.quote_name(ScreeningResult._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(c) for c in _COLUMNS)
-    marks = ", ".join(["%s"] * len(_COLUMNS))
-    with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
-    _alerts_for_warnings(order, [ln for ln in lines if not ln.passed and ln.severity == "warn"])
+    if rows:
+        qn = connection.ops.quote_name
+        table = qn(ScreeningResult._meta.db_table)
+        columns = ", ".join(qn(c) for c in _COLUMNS)
+        one = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
+        limit = connection.features.max_query_params or 60000
+        per_statement = max(1, min(1000, limit // len(_COLUMNS)))
+        with connection.cursor() as cursor:
+            for first in range(0, len(rows), per_statement):
+                chunk = rows[first : first + per_statement]
+                cursor.execute(
+                    f"INSERT INTO {table} ({columns}) VALUES " + ", ".join([one] * len(chunk)),
+                    [value for row in chunk for value in row],
+                )
+    for evaluation in evaluations:
+        warnings = [ln for ln in evaluation.lines if not ln.passed and ln.severity == "warn"]
+        _alerts_for_warnings(evaluation.order, warnings)
 
 
 def _alerts_for_warnings(order: Order, lines: list[Line]) -> None:

@@ -18,7 +18,7 @@ from commerce.marketplaces.base import MarketLine, MarketOrder, MarketState
 from commerce.services.entry import sales_order_create
 from commerce.services.marketplace_import import orders_upsert
 from compliance.models import Alert, ScreeningResult
-from compliance.services import fraud
+from compliance.services import screening
 from compliance.services.fraud import sales_screen, sales_screen_many
 from orders.models import Order, OrderEvent
 from tests.commerce.factories import (
@@ -235,7 +235,7 @@ def test_a_failure_while_screening_the_set_stores_nothing(
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("alert store down")
 
-    monkeypatch.setattr(fraud, "_alerts_for_warnings", broken)
+    monkeypatch.setattr(screening, "_alerts_for_warnings", broken)
     # when the set is screened in the submission's transaction
     with pytest.raises(RuntimeError), transaction.atomic():
         sales_screen_many(orders)
