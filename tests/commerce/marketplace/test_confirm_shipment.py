@@ -90,15 +90,14 @@ def test_a_confirmation_racing_a_delivery_of_the_same_order_does_both(
     sync_run_execute(tenant_id=tenant.pk, run_id=run.pk, sleep=lambda s: None)
     for sales in SalesOrder.objects.for_tenant(tenant).order_by("pk"):
         fulfilment = shipped_fulfilment(tenant, sales)
+
         # when its marketplace confirmation and its delivery start at the same moment
-        results = run_in_threads(
-            2,
-            lambda i, f=fulfilment: (
-                fulfilment_confirm_to_marketplace(tenant=tenant, fulfilment_id=f.pk)
-                if i == 0
-                else fulfilment_deliver(tenant=tenant, actor=None, fulfilment_id=f.pk).state
-            ),
-        )
+        def work(i: int, f: Fulfilment = fulfilment) -> Any:
+            if i == 0:
+                return fulfilment_confirm_to_marketplace(tenant=tenant, fulfilment_id=f.pk)
+            return fulfilment_deliver(tenant=tenant, actor=None, fulfilment_id=f.pk).state
+
+        results = run_in_threads(2, work)
         # then both went through (every writer locks the order first: no deadlock)
         assert results == [True, "delivered"]
         stored = Fulfilment.objects.for_tenant(tenant).get(pk=fulfilment.pk)
