@@ -32,6 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from bench.db import database_recreate
 from bench.report import record
 
 PAGE = 200
@@ -114,25 +115,6 @@ def _serve(port_queue: Any, total: int, base_iso: str) -> None:
     server.serve_forever()
 
 
-def _database(url: str) -> None:
-    import psycopg2  # type: ignore[import-untyped]
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = psycopg2.connect(
-        host=parts.hostname,
-        port=parts.port or 5432,
-        user=parts.username or "postgres",
-        password=parts.password or None,
-        dbname="postgres",
-    )
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
-
-
 def _xmin(tables: list[str]) -> list[tuple[str, int, int]]:
     from django.db import connection
 
@@ -171,7 +153,7 @@ def main() -> int:
     url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_import")
     quick = os.environ.get("QUICK") == "1"
     total = int(os.environ.get("BENCH_ORDERS") or (5_000 if quick else 100_000))
-    _database(url)
+    database_recreate(url)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("OMS_TESTING", "1")
     os.environ.setdefault("CELERY_BROKER_URL", "memory://")
