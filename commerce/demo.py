@@ -4,25 +4,56 @@ For the seller tenant ``globex-goods`` (base currency EUR): a small catalogue pr
 USD and GBP, five warehouses in real cities (Berlin, Hamburg, Munich, Paris, Milan) plus a
 Berlin store, stock in each, FX rates, customers with addresses across Europe, a ``web``
 channel and a ``pos`` channel (the Berlin store), and a few orders routed to the nearest
-warehouse that can ship them (one split, one backordered). Existing rows are never changed,
-so whatever the demo user did to them survives a re-seed. Marketplace channels come from the
-marketplace demo.
+warehouse that can ship them (one split, one backordered), and after-sale activity entered
+as the seller would through the services (every step journaled on the order):
+
+- ``WEB-1001`` paid (authorized and captured), picked, packed, shipped and delivered; the
+  customer sends one T-shirt back (return approved, its unit refunded) and asks to return the
+  mug (return requested, awaiting a decision);
+- a web-shop cart holding two mugs in Berlin (an active reservation for a week).
+
+Existing rows are never changed, so whatever the demo user did to them survives a re-seed: the
+after-sale story runs only on an order that has no fulfilment yet, the cart only when no
+reservation carries its reference. Marketplace channels come from the marketplace demo.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
-from commerce.models import Channel, ChannelKind, Customer, FxRate, Product, Stock, Warehouse
+from commerce.models import (
+    Channel,
+    ChannelKind,
+    Customer,
+    Fulfilment,
+    FxRate,
+    Product,
+    Reservation,
+    SalesOrder,
+    Stock,
+    Warehouse,
+)
 from commerce.services import catalog
 from commerce.services.allocation import sales_orders_route
 from commerce.services.entry import sales_order_create
-from commerce.services.stock import stock_lock
+from commerce.services.fulfilment import (
+    fulfilment_deliver,
+    fulfilment_pack,
+    fulfilment_pick,
+    fulfilment_ship,
+    fulfilments_create_for_order,
+)
+from commerce.services.payments import payment_authorize, payment_capture
+from commerce.services.refunds import RefundLineInput, refund_create
+from commerce.services.returns import ReturnLineInput, return_create, return_transition
+from commerce.services.stock import reservation_create, stock_lock
+from orders.models import OrderStatus
 from tenancy.models import Tenant
 
 TENANT = "globex-goods"
@@ -70,6 +101,18 @@ ORDERS = [
     ("WEB-1004", "WEB", 3, [("LAMP-DESK", 5)], "EUR"),  # short: partly backordered
     ("POS-0001", "POS", None, [("TSHIRT-M", 1)], "EUR"),
 ]
+# The after-sale story: (order, carrier, tracking number, [(sku, qty, approve?, reason)])
+AFTER_SALE = (
+    "WEB-1001",
+    "DHL",
+    "00340434161094042557",
+    [
+        ("TSHIRT-M", 1, True, "Too small: the customer asks for her money back."),
+        ("MUG-BLK", 1, False, "Arrived with a chipped rim."),
+    ],
+)
+# (reference, warehouse, sku, quantity, days until it lapses)
+CART = ("demo-cart-1", "BER", "MUG-BLK", 2, 7)
 
 
 def _products(tenant: Tenant) -> dict[str, Product]:
@@ -167,6 +210,89 @@ def _rates(tenant: Tenant) -> None:
     )
 
 
+@transaction.atomic
+def _after_sale(tenant: Tenant, seller: Any, channel: Channel) -> bool:
+    """Pay, ship and deliver the story's order, then open its returns and refund; True if it
+    ran (False when the order is gone, no longer open, or already has fulfilments)."""
+    external_id, carrier, tracking, returns = AFTER_SALE
+    sales = (
+        SalesOrder.objects.for_tenant(tenant)
+        .select_related("order")
+        .filter(channel=channel, external_id=external_id)
+        .first()
+    )
+    if sales is None or sales.order.status not in (OrderStatus.OPEN, OrderStatus.PARTIAL):
+        return False
+    if Fulfilment.objects.for_tenant(tenant).filter(sales_order=sales).exists():
+        return False
+    common: dict[str, Any] = {"tenant": tenant, "actor": seller}
+    key = f"demo-{external_id}"
+    authorized = payment_authorize(
+        **common,
+        sales_order_id=sales.pk,
+        amount=sales.grand_total,
+        idempotency_key=f"{key}-authorize",
+        provider_reference=f"{key}-card",
+    )
+    payment_capture(
+        **common,
+        payment_id=authorized.payment_id,
+        amount=sales.grand_total,
+        idempotency_key=f"{key}-capture",
+    )
+    for fulfilment in fulfilments_create_for_order(**common, sales_order_id=sales.pk):
+        fulfilment_pick(**common, fulfilment_id=fulfilment.pk)
+        fulfilment_pack(**common, fulfilment_id=fulfilment.pk)
+        fulfilment_ship(
+            **common, fulfilment_id=fulfilment.pk, carrier=carrier, tracking_number=tracking
+        )
+        fulfilment_deliver(**common, fulfilment_id=fulfilment.pk)
+    lines = {line.sku: line for line in sales.lines.order_by("pk")}
+    for sku, quantity, approve, reason in returns:
+        line = lines[sku]
+        ret = return_create(
+            **common,
+            sales_order_id=sales.pk,
+            lines=[ReturnLineInput(line_id=line.pk, quantity=D(quantity))],
+            reason=reason,
+        )
+        if not approve:
+            continue
+        return_transition(
+            **common, return_id=ret.pk, transition="approve", note="Refund on approval."
+        )
+        refund_create(
+            **common,
+            sales_order_id=sales.pk,
+            idempotency_key=f"{key}-refund-{sku}",
+            lines=[RefundLineInput(line_id=line.pk, quantity=D(quantity))],
+            return_id=ret.pk,
+            reason=reason,
+        )
+    return True
+
+
+def _cart(tenant: Tenant, seller: Any, warehouses: dict[str, Warehouse]) -> bool:
+    """A web-shop cart's hold on stock (no order yet); True if it was created."""
+    reference, code, sku, quantity, days = CART
+    if Reservation.objects.for_tenant(tenant).filter(reference=reference).exists():
+        return False
+    product = Product.objects.for_tenant(tenant).filter(sku=sku).first()
+    stock = Stock.objects.for_tenant(tenant).filter(warehouse__code=code, product=product).first()
+    if product is None or stock is None or stock.available < quantity:
+        return False
+    reservation_create(
+        tenant=tenant,
+        actor=seller,
+        warehouse_id=warehouses[code].pk,
+        product_id=product.pk,
+        quantity=D(quantity),
+        expires_at=timezone.now() + timedelta(days=days),
+        reference=reference,
+    )
+    return True
+
+
 def seed(*, stdout: Any) -> None:
     tenant = Tenant.objects.filter(slug=TENANT).first()
     seller = get_user_model().objects.filter(username=SELLER).first()
@@ -195,7 +321,10 @@ def seed(*, stdout: Any) -> None:
         created += int(result.created)
         ids.append(result.order.pk)
     sales_orders_route(tenant_id=tenant.pk, order_ids=ids)
+    after_sale = _after_sale(tenant, seller, channels["WEB"])
+    cart = _cart(tenant, seller, warehouses)
     stdout.write(
         f"Commerce demo ready for {TENANT}: {len(products)} products, {len(warehouses)} "
-        f"warehouses, {len(customers)} customers, {created} new orders."
+        f"warehouses, {len(customers)} customers, {created} new orders"
+        f"{', after-sale story' if after_sale else ''}{', a cart' if cart else ''}."
     )

@@ -5,23 +5,35 @@
 - the other compliance areas' demo data (rule configuration, planted surveillance activity),
   from their own modules when present;
 - a few review-queue alerts in different states per tenant (new, assigned, in review,
-  escalated, pending approval, closed), each keyed by a dedupe key so nothing is raised twice.
+  escalated, pending approval, closed), each keyed by a dedupe key so nothing is raised twice;
+- for ``acme-capital`` (once its rules exist): a buy limit order entered by ``acme.trader``
+  outside the 5% price collar, which pre-trade screening holds, with the trader's override
+  request pending (``acme.compliance`` or ``acme.compliance2`` approves or refuses it); and a
+  locate of 5,000 MSFT for the proprietary book, recorded by ``acme.compliance`` for the day
+  the demo was seeded, so that book may sell MSFT short.
 """
 
 from __future__ import annotations
 
 import importlib
+from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
+from compliance.models import Locate, Override
 from compliance.models.alerts import Alert, AlertStatus
 from compliance.services import alerts as svc
-from orders.models import Order
+from compliance.services.overrides import override_request
+from compliance.services.rules import locate_set
+from orders.models import Order, OrderStatus
 from tenancy.models import Role, Tenant
 from tenancy.services import membership_ensure, user_ensure
+from trading.models import Account, Instrument
 
 OFFICERS = {
     "acme-capital": ("acme.compliance", "acme.compliance2"),
@@ -52,6 +64,22 @@ ALERTS = {
     ],
 }
 PATH = ["assigned", "in_review", "escalated", "pending_approval", "closed"]
+
+# (tenant, trader, client order id, account, symbol, quantity, limit price, justification):
+# AAPL's demo last price is 190.00, so a 200.00 limit is 5.3% away, outside the 5% collar (soft)
+HELD = (
+    "acme-capital",
+    "acme.trader",
+    "demo-acme-held-1",
+    "C-1001",
+    "AAPL",
+    "100",
+    "200.00",
+    "Client instruction: buy up to 200.00 ahead of the product launch; the client accepts "
+    "paying above the collar.",
+)
+# (tenant, officer, account, symbol, quantity, source)
+LOCATE = ("acme-capital", "acme.compliance", "PROP-1", "MSFT", "5000", "Demo prime broker")
 
 
 def _officers(tenant: Tenant, names: tuple[str, str]) -> tuple[Any, Any]:
@@ -109,6 +137,70 @@ def _alerts(tenant: Tenant, analyst: Any, approver: Any) -> int:
     return created
 
 
+@transaction.atomic
+def _held_order_with_override() -> bool:
+    """Enter the held demo order (a replay once it exists) and ask for its override, unless it
+    has one or is no longer held; True if an override was requested."""
+    from trading.services.entry import TradeOrderInput, trade_order_submit
+
+    slug, username, client_id, code, symbol, quantity, limit, why = HELD
+    tenant = Tenant.objects.filter(slug=slug).first()
+    trader = get_user_model().objects.filter(username=username).first()
+    if tenant is None or trader is None:
+        return False
+    account = Account.objects.for_tenant(tenant).filter(code=code).first()
+    instrument = Instrument.objects.for_tenant(tenant).filter(symbol=symbol).first()
+    if account is None or instrument is None:
+        return False
+    result = trade_order_submit(
+        tenant=tenant,
+        actor=trader,
+        data=TradeOrderInput(
+            client_order_id=client_id,
+            account=account,
+            instrument=instrument,
+            side="buy",
+            quantity=Decimal(quantity),
+            order_type="limit",
+            limit_price=Decimal(limit),
+            time_in_force="gtc",
+        ),
+    )
+    order = result.order
+    if order.status != OrderStatus.HELD:
+        return False
+    if Override.objects.for_tenant(tenant).filter(order_id=order.pk).exists():
+        return False
+    override_request(tenant=tenant, actor=trader, order_id=order.pk, justification=why)
+    return True
+
+
+@transaction.atomic
+def _locate() -> bool:
+    """The day's locate for the demo short sale, unless the book has one already."""
+    slug, username, code, symbol, quantity, source = LOCATE
+    tenant = Tenant.objects.filter(slug=slug).first()
+    officer = get_user_model().objects.filter(username=username).first()
+    if tenant is None or officer is None:
+        return False
+    account = Account.objects.for_tenant(tenant).filter(code=code).first()
+    instrument = Instrument.objects.for_tenant(tenant).filter(symbol=symbol).first()
+    if account is None or instrument is None:
+        return False
+    if Locate.objects.for_tenant(tenant).filter(account=account, instrument=instrument).exists():
+        return False
+    locate_set(
+        tenant=tenant,
+        actor=officer,
+        account=account,
+        instrument=instrument,
+        quantity=Decimal(quantity),
+        day=timezone.now().astimezone(ZoneInfo(tenant.timezone)).date(),
+        source=source,
+    )
+    return True
+
+
 def seed(stdout: Any) -> None:
     for slug, names in OFFICERS.items():
         tenant = Tenant.objects.filter(slug=slug).first()
@@ -122,6 +214,11 @@ def seed(stdout: Any) -> None:
                 raise
             continue
         module.seed(stdout=stdout)
+    override = _held_order_with_override()
+    locate = _locate()
+    stdout.write(
+        f"Compliance demo: {int(override)} new override request, {int(locate)} new locate."
+    )
     for slug, names in OFFICERS.items():
         tenant = Tenant.objects.filter(slug=slug).first()
         if tenant is None:

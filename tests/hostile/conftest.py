@@ -191,6 +191,14 @@ def _victim_only_objects(demo: Demo) -> None:
         format="json",
     )
     assert response.status_code == 201, response.content
+    # A marketplace sync cannot run while the demo is seeded (the sandbox marketplaces are
+    # served by the web server): a run queued by the seller's "sync" (its task, published on
+    # commit, never runs here: the package's transaction is rolled back).
+    globex = api_as(demo, "fuzz.seller", "globex-goods")
+    channels = list_items(globex.get("/api/v1/commerce/channels/", {"page_size": 500}).json())
+    channel = next(c["id"] for c in channels if c["code"] == "AMAZON-DE")
+    response = globex.post(f"/api/v1/commerce/channels/{channel}/sync/", format="json")
+    assert response.status_code == 202, response.content
 
 
 def openapi() -> dict[str, Any]:

@@ -124,14 +124,18 @@ def test_victims_ids_answer_like_missing_ones(
             client = api_as(demo, f"probe.{role}")
             for values in targets:
                 answers = []
-                for params in (values, _missing_for(values)):
+                missing = _missing_for(values)
+                # both answers blank out both sets of ids: a small id (say 2) may also appear
+                # in a body for another reason (an index such as "lines[2]")
+                blanked = {**{f"v.{k}": v for k, v in values.items()}, **missing}
+                for params in (values, missing):
                     url = _substitute(path, params)
                     send = getattr(client, method.lower())
                     if method == "GET":
                         response = send(url, query)
                     else:
                         response = send(url, json.dumps(body), content_type="application/json")
-                    answers.append((response.status_code, _normalised(response.content, params)))
+                    answers.append((response.status_code, _normalised(response.content, blanked)))
                 # then a victim's object answers exactly like a missing one, and never succeeds
                 assert answers[0] == answers[1], (role, method, path, values, answers)
                 assert answers[0][0] >= 400, (role, method, path, values, answers)

@@ -1,11 +1,23 @@
 from __future__ import annotations
 
 import io
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
+from commerce.models import (
+    Fulfilment,
+    Payment,
+    Refund,
+    Reservation,
+    Return,
+    ReturnLine,
+    SalesOrder,
+    Stock,
+)
+from compliance.models import Locate, Override
 from orders.models import Order, OrderEvent, OrderSequence
 from tenancy.models import Membership, Tenant
 
@@ -35,6 +47,20 @@ def _snapshot() -> dict:
         "orders": list(Order.objects.all_tenants(reason=reason).order_by("pk").values()),
         "events": list(OrderEvent.objects.all_tenants(reason=reason).order_by("pk").values()),
         "sequences": list(OrderSequence.objects.all_tenants(reason=reason).order_by("pk").values()),
+        **{
+            model.__name__: list(model.objects.all_tenants(reason=reason).order_by("pk").values())
+            for model in (
+                Fulfilment,
+                Payment,
+                Return,
+                ReturnLine,
+                Refund,
+                Reservation,
+                Stock,
+                Locate,
+                Override,
+            )
+        },
     }
 
 
@@ -66,14 +92,86 @@ def test_seed_demo_creates_tenants_users_roles_and_orders(settings):
     references = sorted(
         Order.objects.all_tenants(reason="test").values_list("tenant__slug", "reference")
     )
-    # acme: 3 demo trade orders + 11 of the planted surveillance history; globex: 2 generic
-    # demo orders + 5 routed commerce orders
+    # acme: 3 demo trade orders + 11 of the planted surveillance history + the compliance demo's
+    # order (held by screening where compliance runs); globex: 2 generic demo orders + 5 routed
+    # commerce orders
     assert references == [
-        *[("acme-capital", f"T-{n:06d}") for n in range(1, 15)],
+        *[("acme-capital", f"T-{n:06d}") for n in range(1, 16)],
         *[("globex-goods", f"S-{n:06d}") for n in range(1, 8)],
         ("initech", "S-000001"),
         ("initech", "T-000001"),
     ]
+
+
+@pytest.mark.django_db
+def test_seed_demo_creates_the_after_sale_story_a_cart_and_a_locate():
+    # when the demo is seeded
+    call_command("seed_demo", stdout=io.StringIO())
+    # then globex's WEB-1001 was paid, delivered, partly returned and refunded
+    globex = Tenant.objects.get(slug="globex-goods")
+    sales = SalesOrder.objects.for_tenant(globex).get(external_id="WEB-1001")
+    assert sales.order.status == "completed"
+    assert list(
+        Fulfilment.objects.for_tenant(globex)
+        .filter(sales_order=sales)
+        .values_list("state", "carrier", "tracking_number")
+    ) == [("delivered", "DHL", "00340434161094042557")]
+    assert list(
+        Payment.objects.for_tenant(globex).values_list(
+            "sales_order_id", "authorized", "captured", "refunded", "state"
+        )
+    ) == [(sales.pk, sales.grand_total, sales.grand_total, Decimal("19.90"), "partially_refunded")]
+    returns = Return.objects.for_tenant(globex).order_by("rma_number")
+    year = returns[0].created_at.year
+    assert [(r.rma_number, r.state, r.sales_order_id) for r in returns] == [
+        (f"RMA-{year}-000001", "approved", sales.pk),
+        (f"RMA-{year}-000002", "requested", sales.pk),
+    ]
+    assert list(
+        ReturnLine.objects.for_tenant(globex)
+        .order_by("return_request__rma_number")
+        .values_list("line__sku", "quantity")
+    ) == [("TSHIRT-M", Decimal("1")), ("MUG-BLK", Decimal("1"))]
+    assert list(
+        Refund.objects.for_tenant(globex).values_list("return_request_id", "amount", "currency")
+    ) == [(returns[0].pk, Decimal("19.90"), "EUR")]
+    after_sale = ("payment", "fulfilment_updated", "return_updated", "refunded")
+    kinds = list(
+        OrderEvent.objects.for_tenant(globex)
+        .filter(order=sales.order, kind__in=after_sale)
+        .order_by("pk")
+        .values_list("kind", "actor__username")
+    )
+    # authorize, capture; fulfilment created, picked, packed (shipping and delivery have their
+    # own kinds); RMA 1 requested, approved; its refund; RMA 2 requested
+    assert kinds == [
+        *[("payment", "globex.seller")] * 2,
+        *[("fulfilment_updated", "globex.seller")] * 3,
+        *[("return_updated", "globex.seller")] * 2,
+        ("refunded", "globex.seller"),
+        ("return_updated", "globex.seller"),
+    ]
+    assert list(
+        OrderEvent.objects.for_tenant(globex)
+        .filter(order=sales.order, kind__in=("shipped", "delivered"))
+        .order_by("pk")
+        .values_list("kind", flat=True)
+    ) == ["shipped", "delivered"]
+    # and a web-shop cart holds two mugs in Berlin (no order yet)
+    cart = Reservation.objects.for_tenant(globex).get()
+    assert (cart.reference, cart.stock.warehouse.code, cart.stock.product.sku) == (
+        "demo-cart-1",
+        "BER",
+        "MUG-BLK",
+    )
+    assert (cart.quantity, cart.status, cart.sales_order_id) == (Decimal("2"), "active", None)
+    # and acme's proprietary book has a locate for 5,000 MSFT
+    acme = Tenant.objects.get(slug="acme-capital")
+    assert list(
+        Locate.objects.for_tenant(acme).values_list(
+            "account__code", "instrument__symbol", "quantity", "source"
+        )
+    ) == [("PROP-1", "MSFT", Decimal("5000"), "Demo prime broker")]
 
 
 @pytest.mark.django_db
