@@ -137,6 +137,22 @@ def _alerts(tenant: Tenant, analyst: Any, approver: Any) -> int:
     return created
 
 
+def _desk(
+    slug: str, username: str, code: str, symbol: str
+) -> tuple[Tenant, Any, Account, Instrument] | None:
+    """The demo tenant, user, account and instrument named, or None if any is missing (the
+    trading demo was not seeded, or the demo user removed them)."""
+    tenant = Tenant.objects.filter(slug=slug).first()
+    user = get_user_model().objects.filter(username=username).first()
+    if tenant is None or user is None:
+        return None
+    account = Account.objects.for_tenant(tenant).filter(code=code).first()
+    instrument = Instrument.objects.for_tenant(tenant).filter(symbol=symbol).first()
+    if account is None or instrument is None:
+        return None
+    return tenant, user, account, instrument
+
+
 @transaction.atomic
 def _held_order_with_override() -> bool:
     """Enter the held demo order (a replay once it exists) and ask for its override, unless it
@@ -144,14 +160,10 @@ def _held_order_with_override() -> bool:
     from trading.services.entry import TradeOrderInput, trade_order_submit
 
     slug, username, client_id, code, symbol, quantity, limit, why = HELD
-    tenant = Tenant.objects.filter(slug=slug).first()
-    trader = get_user_model().objects.filter(username=username).first()
-    if tenant is None or trader is None:
+    desk = _desk(slug, username, code, symbol)
+    if desk is None:
         return False
-    account = Account.objects.for_tenant(tenant).filter(code=code).first()
-    instrument = Instrument.objects.for_tenant(tenant).filter(symbol=symbol).first()
-    if account is None or instrument is None:
-        return False
+    tenant, trader, account, instrument = desk
     result = trade_order_submit(
         tenant=tenant,
         actor=trader,
@@ -179,14 +191,10 @@ def _held_order_with_override() -> bool:
 def _locate() -> bool:
     """The day's locate for the demo short sale, unless the book has one already."""
     slug, username, code, symbol, quantity, source = LOCATE
-    tenant = Tenant.objects.filter(slug=slug).first()
-    officer = get_user_model().objects.filter(username=username).first()
-    if tenant is None or officer is None:
+    desk = _desk(slug, username, code, symbol)
+    if desk is None:
         return False
-    account = Account.objects.for_tenant(tenant).filter(code=code).first()
-    instrument = Instrument.objects.for_tenant(tenant).filter(symbol=symbol).first()
-    if account is None or instrument is None:
-        return False
+    tenant, officer, account, instrument = desk
     if Locate.objects.for_tenant(tenant).filter(account=account, instrument=instrument).exists():
         return False
     locate_set(

@@ -44,7 +44,8 @@ from tenancy.selectors import user_has_role
 Actor = Any  # a User, or None for the system
 
 
-def _actor_name(actor: Actor) -> str:
+def actor_name(actor: Actor) -> str:
+    """How the journal and the logs name an actor (``system`` for none)."""
     return str(actor.get_username()) if actor is not None else "system"
 
 
@@ -66,7 +67,7 @@ def _event(
         from_status=from_status,
         to_status=to_status,
         actor=actor,
-        actor_name=_actor_name(actor),
+        actor_name=actor_name(actor),
         reason=(reason or "")[:500],
         data=dict(data or {}),
     )

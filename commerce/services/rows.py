@@ -8,12 +8,9 @@ from typing import Any
 from django.db import connection
 
 from orders.models import OrderEvent
+from orders.services import actor_name
 
 Actor = Any
-
-
-def _actor_name(actor: Actor) -> str:
-    return str(actor.get_username()) if actor is not None else "system"
 
 
 def journal_row(
@@ -31,7 +28,7 @@ def journal_row(
         order_id=order_id,
         kind=kind,
         actor=actor,
-        actor_name=_actor_name(actor),
+        actor_name=actor_name(actor),
         reason=reason[:500],
         data=dict(data),
     )

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from django.db import IntegrityError, models, transaction
 
 from oms_site.errors import NotFound, ValidationFailed
+from orders.services import actor_name
 from tenancy.models import Tenant
 from trading.models import (
     Account,
@@ -238,10 +239,6 @@ def _locked(model: type[_M], *, tenant: Tenant, pk: int, what: str) -> _M:
     return obj
 
 
-def _actor_name(actor: Any) -> str:
-    return actor.get_username() if actor is not None else "system"
-
-
 # --- instruments ----------------------------------------------------------------------------
 
 INSTRUMENT_FIELDS = (
@@ -304,7 +301,7 @@ def instrument_create(
         constraint="instrument_unique_symbol", field="symbol", taken=SYMBOL_TAKEN
     ):
         instrument.save(force_insert=True)
-    logger.info("instrument %s created by %s", instrument.symbol, _actor_name(actor))
+    logger.info("instrument %s created by %s", instrument.symbol, actor_name(actor))
     return instrument
 
 
@@ -340,7 +337,7 @@ def instrument_update(
         constraint="instrument_unique_symbol", field="symbol", taken=SYMBOL_TAKEN
     ):
         instrument.save(update_fields=[*changed, "updated_at"])
-    logger.info("instrument %s updated by %s: %s", instrument.symbol, _actor_name(actor), changed)
+    logger.info("instrument %s updated by %s: %s", instrument.symbol, actor_name(actor), changed)
     return instrument
 
 
@@ -375,7 +372,7 @@ def account_create(
     account = Account(tenant=tenant, **values)
     with _unique_as_invalid(constraint="account_unique_code", field="code", taken=CODE_TAKEN):
         account.save(force_insert=True)
-    logger.info("account %s created by %s", account.code, _actor_name(actor))
+    logger.info("account %s created by %s", account.code, actor_name(actor))
     return account
 
 
@@ -391,7 +388,7 @@ def account_update(*, tenant: Tenant, actor: Any, account_id: int, **changes: An
         return account
     with _unique_as_invalid(constraint="account_unique_code", field="code", taken=CODE_TAKEN):
         account.save(update_fields=[*changed, "updated_at"])
-    logger.info("account %s updated by %s: %s", account.code, _actor_name(actor), changed)
+    logger.info("account %s updated by %s: %s", account.code, actor_name(actor), changed)
     return account
 
 
@@ -407,7 +404,7 @@ def cash_balance_ensure(
     )
     if created:
         logger.debug(
-            "cash %s %s opened on %s by %s", currency, amount, account.code, _actor_name(actor)
+            "cash %s %s opened on %s by %s", currency, amount, account.code, actor_name(actor)
         )
     return balance
 
@@ -462,7 +459,7 @@ def venue_create(
     venue = Venue(tenant=tenant, simulated=True, **values)
     with _unique_as_invalid(constraint="venue_unique_code", field="code", taken=VENUE_CODE_TAKEN):
         venue.save(force_insert=True)
-    logger.info("venue %s created by %s", venue.code, _actor_name(actor))
+    logger.info("venue %s created by %s", venue.code, actor_name(actor))
     return venue
 
 
@@ -481,7 +478,7 @@ def venue_update(*, tenant: Tenant, actor: Any, venue_id: int, **changes: Any) -
         return venue
     with _unique_as_invalid(constraint="venue_unique_code", field="code", taken=VENUE_CODE_TAKEN):
         venue.save(update_fields=[*changed, "updated_at"])
-    logger.info("venue %s updated by %s: %s", venue.code, _actor_name(actor), changed)
+    logger.info("venue %s updated by %s: %s", venue.code, actor_name(actor), changed)
     return venue
 
 
@@ -518,5 +515,5 @@ def quote_ensure(
         },
     )
     if created:
-        logger.debug("quote %s@%s seeded by %s", instrument.symbol, venue.code, _actor_name(actor))
+        logger.debug("quote %s@%s seeded by %s", instrument.symbol, venue.code, actor_name(actor))
     return quote
