@@ -42,11 +42,11 @@ from django.utils import timezone
 from commerce.marketplaces.base import MarketOrder, MarketState
 from commerce.models import Channel, SalesOrder
 from commerce.services.import_rows import sales_orders_stored
+from commerce.services.locks import sales_orders_lock
 from commerce.services.marketplace_insert import UpsertResult, market_orders_insert
 from commerce.services.rows import journal_row, rows_set
 from oms_site.errors import NotFound
 from orders.models import EventKind, Order, OrderEvent
-from orders.selectors import orders_for_update
 from orders.services import Actor, event_record
 from tenancy.models import Tenant
 
@@ -113,20 +113,16 @@ def orders_upsert(
 def _apply_updates(*, tenant: Tenant, updates: list[tuple[int, MarketOrder]], actor: Actor) -> None:
     """Newer marketplace versions of stored orders: status/time, journal, cancellation.
 
-    Set-based: the orders are locked in one statement, then their sales details in another,
-    each set by id (orders before details is the order every other writer of both takes them
-    in, routing and cancel among them; the reverse deadlocks with a routing run of the same
-    order), the details updated in one statement and one ``MARKETPLACE_UPDATED`` journal row
+    Set-based: the orders and then their sales details are locked by
+    ``commerce.services.locks.sales_orders_lock`` (the lock order of every commerce writer),
+    the details updated in one statement and one ``MARKETPLACE_UPDATED`` journal row
     per order written in one more. Only a cancellation (rare: the marketplace canceled an order
     already imported) takes its own statements, those of the sales kind's cancel path."""
-    ids = sorted(order_id for order_id, _ in updates)
-    locked = {o.pk: o for o in orders_for_update(tenant=tenant).filter(pk__in=ids)}
-    sales_rows = (
-        SalesOrder.objects.for_tenant(tenant).select_for_update().filter(pk__in=ids).order_by("pk")
-    )
-    details = {s.pk: s for s in sales_rows}
-    missing = [pk for pk in ids if pk not in locked or pk not in details]
-    if missing:
+    details = {
+        s.pk: s
+        for s in sales_orders_lock(tenant=tenant, order_ids=[order_id for order_id, _ in updates])
+    }
+    if len(details) != len({order_id for order_id, _ in updates}):
         raise NotFound("Order not found.")
     now = timezone.now()
     events: list[OrderEvent] = []
@@ -157,7 +153,7 @@ def _apply_updates(*, tenant: Tenant, updates: list[tuple[int, MarketOrder]], ac
     )
     OrderEvent.objects.bulk_create(events)
     for order_id, market in updates:
-        order = locked[order_id]
+        order = details[order_id].order
         if market.state == MarketState.CANCELED and not order.is_terminal:
             _cancel_from_marketplace(
                 tenant=tenant, order=order, sales=details[order_id], actor=actor, market=market
