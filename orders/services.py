@@ -24,6 +24,7 @@ from oms_site.errors import (
     TransitionNotAllowed,
     ValidationFailed,
 )
+from oms_site.rows import instances_insert
 from orders.kinds import kind_after, kind_after_many, kind_policy, kinds_expiring_generically
 from orders.models import (
     REFERENCE_PREFIX,
@@ -36,7 +37,7 @@ from orders.models import (
     OrderStatus,
 )
 from orders.permissions import ENTRY_ROLES
-from orders.screening import Outcome, screening_run
+from orders.screening import Decision, Outcome, screening_run, screening_run_many
 from orders.selectors import order_find_by_client_id, orders_for_update
 from tenancy.models import Tenant
 from tenancy.selectors import user_has_role
@@ -266,10 +267,12 @@ def orders_create_many(
     One result per entry, in order: ``OrderCreated`` (``created=False`` for a replay of a
     stored order or of an earlier entry of the same batch) or the ``ApplicationError`` that the
     single entry would have raised. The new orders take consecutive references from one
-    counter update, are inserted with one statement, their details with another (
-    ``details_create`` gets ``(entry index, order)`` pairs), are screened one by one in memory
-    (each screen sees the whole batch inserted), then get their statuses in one UPDATE per
-    outcome and their journal in one INSERT; ``after_many`` hooks run once for the batch.
+    counter update, are inserted with one statement (``oms_site.rows.instances_insert``: a
+    ``COPY`` on PostgreSQL), their details with another (``details_create`` gets ``(entry
+    index, order)`` pairs), are screened in order, in memory (each screen sees the whole batch
+    inserted; a screen with a set-based entry point is called once for the batch), then get
+    their statuses in one UPDATE per outcome and their journal in one more statement;
+    ``after_many`` hooks run once for the batch.
     If a concurrent writer takes one of the client order ids meanwhile, the unique constraint
     refuses the insert, the batch's writes roll back and each entry goes through
     :func:`order_create` on its own, where the constraint decides it alone.
@@ -383,20 +386,31 @@ def _insert_screened(
         )
         for (_, entry, payload), reference in zip(entries, references, strict=True)
     ]
-    Order.objects.bulk_create(orders)
+    instances_insert(Order, orders)
     pairs = [(index, order) for (index, _, _), order in zip(entries, orders, strict=True)]
     details_create(pairs)
-    journal: list[OrderEvent] = []
-    by_outcome: dict[tuple[str, str], list[int]] = {}
-    for order in orders:
-        created = _event(
+    per_order = [
+        _submit_in_memory(
             order=order,
-            kind=EventKind.CREATED,
             actor=actor,
-            to_status=order.status,
-            data={"reference": order.reference, "client_order_id": order.client_order_id},
+            journal=[
+                _event(
+                    order=order,
+                    kind=EventKind.CREATED,
+                    actor=actor,
+                    to_status=order.status,
+                    data={"reference": order.reference, "client_order_id": order.client_order_id},
+                )
+            ],
         )
-        journal.extend(_screen_in_memory(order=order, actor=actor, journal=[created]))
+        for order in orders
+    ]
+    # Screened in order, each seeing the ones before it (a set-based screen holds the
+    # tenant's state once for all of them).
+    decisions = screening_run_many(orders, kind)
+    by_outcome: dict[tuple[str, str], list[int]] = {}
+    for order, events, decision in zip(orders, per_order, decisions, strict=True):
+        events.extend(_outcome_in_memory(order=order, decision=decision))
         by_outcome.setdefault((order.status, order.status_reason), []).append(order.pk)
     now = timezone.now()
     for (status, reason), ids in by_outcome.items():
@@ -405,7 +419,7 @@ def _insert_screened(
         )
     for order in orders:
         order.updated_at = now
-    OrderEvent.objects.bulk_create(journal)
+    instances_insert(OrderEvent, [event for events in per_order for event in events])
     kind_after_many(kind, orders, "submit")
     return {index: OrderCreated(order, created=True) for index, order in pairs}
 
@@ -553,6 +567,15 @@ def _screen_in_memory(
     *, order: Order, actor: Actor, reason: str = "", journal: list[OrderEvent] | None = None
 ) -> list[OrderEvent]:
     """Submit and screen ``order`` in memory; returns its journal rows (nothing written)."""
+    events = _submit_in_memory(order=order, actor=actor, reason=reason, journal=journal)
+    events.extend(_outcome_in_memory(order=order, decision=screening_run(order)))
+    return events
+
+
+def _submit_in_memory(
+    *, order: Order, actor: Actor, reason: str = "", journal: list[OrderEvent] | None = None
+) -> list[OrderEvent]:
+    """draft -> pending in memory; returns ``journal`` (if given) + the submitted row."""
     events = list(journal or [])
     events.append(
         _run_transition(
@@ -564,8 +587,14 @@ def _screen_in_memory(
             check_permission=actor is not None,
         )
     )
-    decision = screening_run(order)
-    events.append(
+    return events
+
+
+def _outcome_in_memory(*, order: Order, decision: Decision) -> list[OrderEvent]:
+    """Journal a submitted order's screening ``decision`` and apply its outcome in memory:
+    the screened row, then the outcome's transition (none when the order's kind acknowledges
+    it later, e.g. a venue's New: it stays pending)."""
+    events = [
         _event(
             order=order,
             kind=EventKind.SCREENED,
@@ -575,12 +604,11 @@ def _screen_in_memory(
             reason=decision.summary(),
             data=decision.as_dict(),
         )
-    )
+    ]
     next_step = {Outcome.REJECT: "reject", Outcome.HOLD: "hold", Outcome.ACCEPT: "accept"}[
         decision.outcome
     ]
     if next_step == "accept" and not kind_policy(order.kind).accept_on_pass:
-        # The domain acknowledges it later (e.g. a venue's New): it stays pending.
         return events
     events.append(
         _run_transition(

@@ -11,6 +11,7 @@ from typing import Any
 from django.utils import timezone
 
 from oms_site.errors import ValidationFailed
+from oms_site.rows import instances_insert
 from orders.models import Order, OrderKind
 from orders.selectors import order_find_by_client_id
 from orders.services import EntryResult, NewOrder, OrderCreated, order_create, orders_create_many
@@ -27,6 +28,11 @@ from trading.models import (
 )
 
 ZERO = Decimal("0")
+# Each choice set once (``Choices.values`` builds a new list on every call).
+SIDES = frozenset(Side.values)
+ORDER_TYPES = frozenset(OrderType.values)
+TIMES_IN_FORCE = frozenset(TimeInForce.values)
+HANDLINGS = frozenset(Handling.values)
 
 
 @dataclass(frozen=True)
@@ -72,13 +78,13 @@ def trade_order_validate(data: TradeOrderInput, *, now: datetime | None = None) 
         err("instrument", "Instrument is not active.")
     if not data.account.active:
         err("account", "Account is not active.")
-    if data.side not in Side.values:
+    if data.side not in SIDES:
         err("side", "Unknown side.")
-    if data.order_type not in OrderType.values:
+    if data.order_type not in ORDER_TYPES:
         err("order_type", "Unknown order type.")
-    if data.time_in_force not in TimeInForce.values:
+    if data.time_in_force not in TIMES_IN_FORCE:
         err("time_in_force", "Unknown time in force.")
-    if data.handling not in Handling.values:
+    if data.handling not in HANDLINGS:
         err("handling", "Unknown handling.")
     if data.quantity <= 0:
         err("quantity", "Must be greater than zero.")
@@ -221,8 +227,9 @@ def trade_orders_submit_many(
         valid.append(index)
 
     def details_create(pairs: list[tuple[int, Order]]) -> None:
-        TradeOrder.objects.bulk_create(
-            [_detail(tenant, order, items[valid[position]]) for position, order in pairs]
+        instances_insert(
+            TradeOrder,
+            [_detail(tenant, order, items[valid[position]]) for position, order in pairs],
         )
 
     entered = orders_create_many(
