@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from commerce.models import (
+    Channel,
     ChannelKind,
     SalesOrder,
 )
@@ -54,23 +55,32 @@ def cancel_request(*, tenant: Tenant, order: Order, actor: Any, reason: str) -> 
 
 def route_many_after_commit(orders: list[Order]) -> None:
     """Set-based entry: one routing task for the batch's open orders (point-of-sale orders
-    are routed at once, in the same transaction)."""
+    are routed at once, in the same transaction). The tenant's point-of-sale channels are
+    looked up first (a few rows at most): a tenant without any, or a batch none of whose
+    orders came through one, costs no look-up of the batch's orders by id."""
     open_ids = sorted(o.pk for o in orders if o.status == OrderStatus.OPEN)
     if not open_ids:
         return
     tenant_id = orders[0].tenant_id
-    pos = list(
-        SalesOrder.objects.for_tenant(tenant_id)
-        .filter(pk__in=open_ids, channel__kind=ChannelKind.POS)
+    tills = list(
+        Channel.objects.for_tenant(tenant_id)
+        .filter(kind=ChannelKind.POS)
         .values_list("pk", flat=True)
     )
+    pos: set[int] = set()
+    if tills:
+        pos = set(
+            SalesOrder.objects.for_tenant(tenant_id)
+            .filter(pk__in=open_ids, channel_id__in=tills)
+            .values_list("pk", flat=True)
+        )
     if pos:
         from commerce.services.pos import pos_sale_complete
 
         for order in orders:
             if order.pk in pos:
                 pos_sale_complete(order=order, actor=order.created_by)
-    rest = [pk for pk in open_ids if pk not in set(pos)]
+    rest = [pk for pk in open_ids if pk not in pos]
     if rest:
         from commerce.tasks import route_sales_orders
 

@@ -1,9 +1,11 @@
 """Set-based row writing: many rows in one statement.
 
 - :func:`rows_insert`: on PostgreSQL one ``COPY table (columns) FROM STDIN`` (the fastest way
-  into PostgreSQL: no per-row statement, no client-side parameter interpolation); elsewhere
+  into PostgreSQL: no per-row statement, no client-side parameter interpolation; the text is
+  streamed in chunks, so the server parses rows while the next ones are formatted); elsewhere
   (SQLite) multi-row ``INSERT ... VALUES`` in chunks. Unique and check constraints apply either
-  way (a violation raises ``IntegrityError``; the caller's transaction rolls back).
+  way (a violation raises ``IntegrityError``; the caller's transaction rolls back). Values the
+  same for every row (tenant, time of the write...) can be given once (``common``).
 - :func:`rows_insert_with_ids`: the same, returning the new primary keys in row order.
 - :func:`ids_allocate`: ``count`` new primary keys of a table from its identity sequence in one
   statement, so parent rows and their children can be written by COPY without ``RETURNING``.
@@ -11,15 +13,14 @@
   them, ``auto_now`` / ``auto_now_add`` stamped), through :func:`rows_insert_with_ids` on
   PostgreSQL; ``bulk_create`` elsewhere.
 
-Values are given in database form (:func:`db_time`, :func:`db_json`); columns a caller does not
-name (fields added to a model later) get their model defaults.
+Values are given in database form (:func:`db_time`, :func:`db_time_converter`, :func:`db_json`);
+columns a caller does not name (fields added to a model later) get their model defaults.
 """
 
 from __future__ import annotations
 
-import io
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from operator import attrgetter
@@ -43,6 +44,17 @@ def db_time(value: datetime | None) -> Any:
     if connection.vendor == "postgresql":
         return value.isoformat()
     return connection.ops.adapt_datetimefield_value(value)
+
+
+def db_time_converter() -> Callable[[datetime | None], Any]:
+    """:func:`db_time` for many values: the connection's form looked up once."""
+    if connection.vendor == "postgresql":
+        return _iso_or_none
+    return db_time
+
+
+def _iso_or_none(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
 
 
 _JSON = DjangoJSONEncoder(separators=(",", ":"))
@@ -89,8 +101,20 @@ _COPY_BY_TYPE: dict[type, Callable[[Any], str]] = {
 
 
 def _copy_line(row: Sequence[Any], end: str = "\n") -> str:
+    # A plain text value needing no escape (printable, so no tab, newline or carriage return,
+    # and no backslash: the common case) is taken as is, without a call per value.
     by_type = _COPY_BY_TYPE
-    return "\t".join([by_type.get(type(v), _copy_other)(v) for v in row]) + end
+    return (
+        "\t".join(
+            [
+                v
+                if type(v) is str and v.isprintable() and "\\" not in v
+                else by_type.get(type(v), _copy_other)(v)
+                for v in row
+            ]
+        )
+        + end
+    )
 
 
 _UNNAMED: dict[tuple[type[models.Model], tuple[str, ...]], list[models.Field[Any, Any]]] = {}
@@ -111,14 +135,47 @@ def _unnamed(model: type[models.Model], columns: Sequence[str]) -> list[models.F
 
 
 def _copy(
-    table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], end: str = "\n"
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    end: str = "\n",
+    start: str = "",
 ) -> None:
-    """One ``COPY``; ``end`` closes every line (the same text for every row: the defaults)."""
+    """One ``COPY``; ``start`` opens and ``end`` closes every line (the same text for every
+    row: the common values, the defaults)."""
     qn = connection.ops.quote_name
-    buffer = io.StringIO("".join([_copy_line(row, end) for row in rows]))
     sql = f"COPY {qn(table)} ({', '.join(qn(c) for c in columns)}) FROM STDIN"
     with connection.cursor() as cursor, connection.wrap_database_errors:
-        cursor.cursor.copy_expert(sql, buffer)
+        cursor.cursor.copy_expert(sql, _CopyStream(rows, end, start), _CHUNK)
+
+
+_CHUNK = 16384
+
+
+class _CopyStream:
+    """The ``COPY`` text of ``rows``, formatted as the driver reads it, a chunk at a time:
+    the server parses the rows already sent while the next ones are formatted."""
+
+    def __init__(self, rows: Sequence[Sequence[Any]], end: str, start: str = "") -> None:
+        self.rows = rows
+        self.end = end
+        self.start = start
+        self.next = 0
+
+    def read(self, size: int = -1) -> str:
+        rows, end, start, position = self.rows, self.end, self.start, self.next
+        stop = len(rows)
+        if position >= stop:
+            return ""
+        lines = []
+        length = 0
+        while position < stop and (size < 0 or length < size):
+            line = start + _copy_line(rows[position], end)
+            lines.append(line)
+            length += len(line)
+            position += 1
+        self.next = position
+        return "".join(lines)
 
 
 def _values(
@@ -143,20 +200,28 @@ def _values(
 
 
 def rows_insert(
-    model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    model: type[models.Model],
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    common: Mapping[str, Any] | None = None,
 ) -> None:
-    """Insert the rows (see the module docstring)."""
+    """Insert the rows (see the module docstring). ``common``: columns whose value is the same
+    for every row (the tenant, the time of the write...), given once, not in every row."""
     if not rows:
         return
-    rest = _unnamed(model, columns)
+    shared = tuple(common or ())
+    named = (*shared, *columns)
+    rest = _unnamed(model, named)
     defaults = [f.get_db_prep_save(f.get_default(), connection) for f in rest]
-    every = (*columns, *(f.column for f in rest))
+    every = (*named, *(f.column for f in rest))
     if connection.vendor == "postgresql":
         end = "\t" + _copy_line(defaults) if rest else "\n"
-        _copy(model._meta.db_table, every, rows, end)
+        start = _copy_line(list(common.values()), "\t") if common else ""
+        _copy(model._meta.db_table, every, rows, end, start)
         return
-    if rest:
-        rows = [(*row, *defaults) for row in rows]
+    if common or rest:
+        head = tuple(common.values()) if common else ()
+        rows = [(*head, *row, *defaults) for row in rows]
     _values(model._meta.db_table, every, rows)
 
 
@@ -166,23 +231,29 @@ def rows_insert_with_ids(
     rows: Sequence[Sequence[Any]],
     *,
     key: str,
+    common: Mapping[str, Any] | None = None,
 ) -> list[int]:
     """Insert the rows and return their new primary keys in row order. ``key`` names a column
     unique within ``rows`` (used to match ``RETURNING`` rows back where ids are not allocated
-    beforehand)."""
+    beforehand); ``common`` as for :func:`rows_insert`."""
     if not rows:
         return []
     if connection.vendor == "postgresql":
         ids = ids_allocate(model, len(rows))
         rows_insert(
-            model, ("id", *columns), [(pk, *row) for pk, row in zip(ids, rows, strict=True)]
+            model,
+            ("id", *columns),
+            [(pk, *row) for pk, row in zip(ids, rows, strict=True)],
+            common,
         )
         return ids
+    head = tuple(common.values()) if common else ()
+    columns = (*(common or ()), *columns)
     rest = _unnamed(model, columns)
-    if rest:
-        defaults = [f.get_db_prep_save(f.get_default(), connection) for f in rest]
-        columns = (*columns, *(f.column for f in rest))
-        rows = [(*row, *defaults) for row in rows]
+    defaults = [f.get_db_prep_save(f.get_default(), connection) for f in rest]
+    columns = (*columns, *(f.column for f in rest))
+    if head or rest:
+        rows = [(*head, *row, *defaults) for row in rows]
     position = list(columns).index(key)
     returned = _values(
         model._meta.db_table, columns, rows, returning=f"id, {connection.ops.quote_name(key)}"

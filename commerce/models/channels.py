@@ -65,6 +65,9 @@ class Channel(TenantOwned):
         ordering = ("code",)
         constraints = [
             models.UniqueConstraint(fields=["tenant", "code"], name="channel_unique_code"),
+            # The key of the (tenant, channel) foreign key of ``SalesOrder`` (PostgreSQL: see
+            # commerce/migrations/0002_tenant_composite_keys.py).
+            models.UniqueConstraint(fields=["tenant", "id"], name="channel_unique_tenant_id"),
         ]
 
     def __str__(self) -> str:

@@ -10,7 +10,7 @@ from django.db.models import F, Q
 
 from commerce.models.fields import money_field, rate_field
 from commerce.models.sales import SalesOrder
-from tenancy.models import TenantOwned, currency_validator
+from tenancy.models import Tenant, TenantOwned, currency_validator
 from tenancy.scoping import TenantManager
 
 
@@ -53,6 +53,9 @@ class Payment(TenantOwned):
     ``captured <= authorized`` and ``refunded <= captured`` are database constraints; the
     services lock the row before moving money."""
 
+    # No index of the tenant column alone (one less to write per row): the tenant's rows
+    # are found through the leading tenant column of ``payment_unique_tenant_id``.
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
     sales_order = models.ForeignKey(SalesOrder, on_delete=models.PROTECT, related_name="payments")
     method = models.CharField(max_length=32, default="card")  # card, cash, marketplace, ...
     provider_reference = models.CharField(max_length=128, blank=True, default="")
@@ -69,6 +72,9 @@ class Payment(TenantOwned):
     class Meta:
         ordering = ("sales_order_id", "id")
         constraints = [
+            # The key of the (tenant, payment) foreign key of operations (PostgreSQL: see
+            # commerce/migrations/0002_tenant_composite_keys.py).
+            models.UniqueConstraint(fields=["tenant", "id"], name="payment_unique_tenant_id"),
             models.CheckConstraint(condition=Q(authorized__gte=0), name="payment_auth_gte0"),
             models.CheckConstraint(
                 condition=Q(captured__gte=0) & Q(captured__lte=F("authorized")),
@@ -97,6 +103,9 @@ class PaymentOperation(TenantOwned):
     Amounts are stored in the order currency and in the tenant's base currency with the rate
     used."""
 
+    # No index of the tenant column alone (one less to write per row): the tenant's rows
+    # are found through the leading tenant column of ``payment_operation_unique_key``.
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="operations")
     kind = models.CharField(max_length=10, choices=PaymentOperationKind.choices)
     idempotency_key = models.CharField(max_length=128)

@@ -12,7 +12,7 @@ from commerce.models.catalog import Customer, Product
 from commerce.models.channels import Channel
 from commerce.models.fields import coordinate_field, money_field, qty_field, rate_field
 from orders.models import Order
-from tenancy.models import TenantOwned, currency_validator
+from tenancy.models import Tenant, TenantOwned, currency_validator
 from tenancy.scoping import TenantManager
 
 
@@ -46,6 +46,10 @@ class SalesOrder(TenantOwned):
     shipments and returns and stored for filtering; the common ``order.status`` carries the
     workflow (pending -> open -> partial -> completed)."""
 
+    # No index of the tenant column alone (one less to write per row): the tenant's rows
+    # are found through the leading tenant column of ``sales_order_unique_external`` and
+    # ``sales_order_unique_tenant``.
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
     order = models.OneToOneField(
         Order, on_delete=models.PROTECT, primary_key=True, related_name="sales"
     )
@@ -76,14 +80,12 @@ class SalesOrder(TenantOwned):
     base_currency = models.CharField(max_length=3, validators=[currency_validator])
     fx_rate = rate_field(default=Decimal("1"), help_text="1 order currency in base currency.")
     grand_total_base = money_field(default=Decimal("0"))
+    # Indexed for the list filters (equality only: ``Meta.indexes``, no pattern index).
     payment_status = models.CharField(
-        max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.UNPAID, db_index=True
+        max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.UNPAID
     )
     fulfilment_status = models.CharField(
-        max_length=20,
-        choices=FulfilmentStatus.choices,
-        default=FulfilmentStatus.UNFULFILLED,
-        db_index=True,
+        max_length=20, choices=FulfilmentStatus.choices, default=FulfilmentStatus.UNFULFILLED
     )
     allocation_state = models.CharField(
         max_length=12, choices=AllocationState.choices, default=AllocationState.PENDING
@@ -107,10 +109,17 @@ class SalesOrder(TenantOwned):
 
     class Meta:
         ordering = ("-order_id",)
+        indexes = [
+            models.Index(fields=["payment_status"], name="sales_order_payment_status"),
+            models.Index(fields=["fulfilment_status"], name="sales_order_fulfilment_status"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant", "channel", "external_id"], name="sales_order_unique_external"
             ),
+            # The key of the (tenant, sales order) foreign keys of lines and payments
+            # (PostgreSQL: see commerce/migrations/0002_tenant_composite_keys.py).
+            models.UniqueConstraint(fields=["tenant", "order"], name="sales_order_unique_tenant"),
             models.CheckConstraint(condition=Q(grand_total__gte=0), name="sales_total_gte0"),
         ]
 
@@ -121,6 +130,9 @@ class SalesOrder(TenantOwned):
 class SalesOrderLine(TenantOwned):
     """``total = quantity x unit_price - discount + tax`` (tax and discount are line amounts)."""
 
+    # No index of the tenant column alone (one less to write per row): the tenant's rows
+    # are found through the leading tenant column of ``sales_line_unique_no``.
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
     sales_order = models.ForeignKey(SalesOrder, on_delete=models.CASCADE, related_name="lines")
     line_no = models.PositiveIntegerField()
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_lines")

@@ -41,7 +41,7 @@ from django.utils import timezone
 
 from commerce.marketplaces.base import MarketOrder, MarketState
 from commerce.models import Channel, SalesOrder
-from commerce.services.import_rows import sales_orders_stored
+from commerce.services.import_rows import channel_lock, sales_orders_stored
 from commerce.services.locks import sales_orders_lock
 from commerce.services.marketplace_insert import UpsertResult, market_orders_insert
 from commerce.services.rows import journal_row, rows_set
@@ -76,12 +76,7 @@ def orders_upsert(
 ) -> UpsertResult:
     """Store one page of marketplace orders (call inside a transaction; see module doc)."""
     result = UpsertResult()
-    list(
-        Channel.objects.for_tenant(tenant)
-        .select_for_update(no_key=True)
-        .filter(pk=channel.pk)
-        .values_list("pk", flat=True)
-    )
+    channel_lock(tenant_id=tenant.pk, channel_id=channel.pk)
     page = _newest_per_id(orders)
     result.skipped += len(orders) - len(page)
     stored = sales_orders_stored(

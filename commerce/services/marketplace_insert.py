@@ -7,7 +7,7 @@ is an ``error`` with its reason and is not stored), then
 writes, for all the accepted ones at once: references (one counter update, gapless), ``Order``
 rows (ids allocated from the sequence in one statement on PostgreSQL), ``SalesOrder`` rows,
 lines, the marketplace ``Payment`` and its ``capture`` operation, and the journal; each table
-is one ``COPY`` on PostgreSQL (``commerce.services.import_rows``).
+is one ``COPY`` on PostgreSQL (``oms_site.rows``).
 
 Journal: the import of one marketplace order is one journaled step, so it writes one
 ``IMPORTED`` row per order, from no status to the status screening put it in (``open``,
@@ -47,6 +47,7 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.db.models import Case, Value, When
+from django.db.models.base import ModelState
 from django.utils import timezone
 
 from commerce.marketplaces.base import MarketOrder
@@ -60,13 +61,6 @@ from commerce.models import (
 )
 from commerce.models.payments import Payment
 from commerce.services.entry import client_order_id_for
-from commerce.services.import_rows import (
-    db_json,
-    db_time,
-    references_allocate,
-    rows_insert,
-    rows_insert_with_ids,
-)
 from commerce.services.marketplace_prepare import (
     MONEY,
     ZERO,
@@ -75,13 +69,19 @@ from commerce.services.marketplace_prepare import (
     Prepared,
     order_prepare,
 )
+from oms_site.rows import db_json, db_time, db_time_converter, rows_insert, rows_insert_with_ids
 from orders.kinds import kind_after_many, kind_policy
 from orders.models import EventKind, Order, OrderEvent, OrderKind, OrderStatus
 from orders.screening import Decision, Outcome, screening_run_many, screens_registered
-from orders.services import Actor
+from orders.services import Actor, references_reserve
 from tenancy.models import Tenant
 
 SALES = OrderKind.SALES
+# The choices written with every order, as the plain text a COPY line takes as is.
+SALES_TEXT = str(OrderKind.SALES)
+PAID_TEXT = str(PaymentStatus.PAID)
+CAPTURED_TEXT = str(PaymentState.CAPTURED)
+IMPORTED_TEXT = str(EventKind.IMPORTED)
 json_time = DjangoJSONEncoder().default  # a datetime as JSON stores it
 
 
@@ -109,25 +109,11 @@ def _final_status(decision: Decision) -> str:
     return OrderStatus.OPEN
 
 
-ORDER_COLUMNS = (
-    "tenant_id",
-    "created_at",
-    "updated_at",
-    "kind",
-    "reference",
-    "client_order_id",
-    "status",
-    "status_reason",
-    "note",
-    "submission",
-    "created_by_id",
-)
+# The columns of each table written per order; a page's common values (tenant, time of the
+# write, constant choices...) are given once per page (``rows_insert``'s ``common``).
+ORDER_COLUMNS = ("reference", "client_order_id", "submission")
 SALES_COLUMNS = (
-    "tenant_id",
-    "created_at",
-    "updated_at",
     "order_id",
-    "channel_id",
     "external_id",
     "ship_name",
     "ship_line1",
@@ -139,27 +125,19 @@ SALES_COLUMNS = (
     "ship_latitude",
     "ship_longitude",
     "billing_country",
-    "ip_country",
     "currency",
     "subtotal",
     "discount_total",
     "tax_total",
     "shipping_total",
     "grand_total",
-    "base_currency",
     "fx_rate",
     "grand_total_base",
-    "payment_status",
-    "fulfilment_status",
-    "allocation_state",
     "marketplace_status",
     "marketplace_updated_at",
     "placed_at",
 )
 LINE_COLUMNS = (
-    "tenant_id",
-    "created_at",
-    "updated_at",
     "sales_order_id",
     "line_no",
     "product_id",
@@ -171,44 +149,16 @@ LINE_COLUMNS = (
     "tax",
     "total",
 )
-PAYMENT_COLUMNS = (
-    "tenant_id",
-    "created_at",
-    "updated_at",
-    "sales_order_id",
-    "method",
-    "provider_reference",
-    "currency",
-    "authorized",
-    "captured",
-    "refunded",
-    "state",
-)
+PAYMENT_COLUMNS = ("sales_order_id", "provider_reference", "currency", "authorized", "captured")
 OPERATION_COLUMNS = (
-    "tenant_id",
-    "created_at",
-    "updated_at",
     "payment_id",
-    "kind",
     "idempotency_key",
     "amount",
     "currency",
-    "base_currency",
     "fx_rate",
     "amount_base",
 )
-EVENT_COLUMNS = (
-    "tenant_id",
-    "created_at",
-    "order_id",
-    "kind",
-    "from_status",
-    "to_status",
-    "actor_id",
-    "actor_name",
-    "reason",
-    "data",
-)
+EVENT_COLUMNS = ("order_id", "to_status", "reason", "data")
 
 
 @dataclass
@@ -221,6 +171,11 @@ class _Page:
     prepared: list[Prepared]
     references: list[str]
     order_ids: list[int] = field(default_factory=list)
+
+    @property
+    def stamps(self) -> dict[str, Any]:
+        """The common values of every row's tenant and times."""
+        return {"tenant_id": self.tenant.pk, "created_at": self.now, "updated_at": self.now}
 
 
 def market_orders_insert(
@@ -251,7 +206,7 @@ def market_orders_insert(
         written_at=(written_at := timezone.now()),
         now=db_time(written_at),
         prepared=prepared,
-        references=references_allocate(tenant=tenant, kind=SALES, count=len(prepared)),
+        references=references_reserve(tenant=tenant, kind=SALES, count=len(prepared)),
     )
     written = _orders_write(page, initial)
     _details_write(page)
@@ -287,22 +242,18 @@ def _orders_write(page: _Page, initial: str) -> list[Order]:
             "lines": [[ln.sku, str(ln.quantity), str(ln.unit_price)] for _, ln in p.lines],
         }
         submissions.append(submission)
-        rows.append(
-            (
-                page.tenant.pk,
-                page.now,
-                page.now,
-                SALES,
-                ref,
-                client_order_id_for(page.channel, m.external_id),
-                initial,
-                "",
-                "",
-                db_json(submission),
-                page.actor_id,
-            )
-        )
-    page.order_ids = rows_insert_with_ids(Order, ORDER_COLUMNS, rows, key="reference")
+        rows.append((ref, client_order_id_for(page.channel, m.external_id), db_json(submission)))
+    common = {
+        **page.stamps,
+        "kind": SALES_TEXT,
+        "status": str(initial),
+        "status_reason": "",
+        "note": "",
+        "created_by_id": page.actor_id,
+    }
+    page.order_ids = rows_insert_with_ids(
+        Order, ORDER_COLUMNS, rows, key="reference", common=common
+    )
     names = [f.attname for f in Order._meta.concrete_fields]
     common = dict.fromkeys(names)
     common.update(
@@ -315,17 +266,28 @@ def _orders_write(page: _Page, initial: str) -> list[Order]:
         note="",
         created_by_id=page.actor_id,
     )
+    # One instance is built as a read builds it (``from_db``); the page's others are copies of
+    # its attributes with their own values and a state of their own (what ``from_db`` would
+    # give, without running the model's ``__init__`` over every field of every order).
+    alias = connection.alias
+    first = Order.from_db(alias, names, [common[name] for name in names])
+    shared = {name: value for name, value in first.__dict__.items() if name != "_state"}
     cache_tenant = Order.tenant.field.set_cached_value
+    blank = Order.__new__
     written = []
     for pk, row, submission in zip(page.order_ids, rows, submissions, strict=True):
-        values = {
-            **common,
-            "id": pk,
-            "reference": row[4],
-            "client_order_id": row[5],
-            "submission": submission,
-        }
-        order = Order.from_db(connection.alias, names, [values[name] for name in names])
+        order = blank(Order)
+        state = ModelState()
+        state.adding = False
+        state.db = alias
+        order.__dict__.update(
+            shared,
+            _state=state,
+            id=pk,
+            reference=row[0],
+            client_order_id=row[1],
+            submission=submission,
+        )
         cache_tenant(order, page.tenant)
         written.append(order)
     return written
@@ -333,51 +295,66 @@ def _orders_write(page: _Page, initial: str) -> list[Order]:
 
 def _details_write(page: _Page) -> None:
     """SalesOrder, lines, the marketplace payment and its capture operation."""
-    tenant, now = page.tenant, page.now
+    tenant, stamps = page.tenant, page.stamps
+    as_db = db_time_converter()
     sales_rows, line_rows, payment_rows = [], [], []
     for order_id, p in zip(page.order_ids, page.prepared, strict=True):
         m = p.market
         lat, lon = p.coordinates or (None, None)
         sales_rows.append(
             (
-                *(tenant.pk, now, now, order_id, page.channel.pk, m.external_id),
-                *(m.ship_name, m.ship_line1, m.ship_line2, m.ship_city, m.ship_region),
-                *(m.ship_postal_code, m.ship_country, lat, lon, m.ship_country, ""),
-                *(p.currency, p.subtotal, p.discount, p.tax, m.shipping_total, p.grand),
-                *(tenant.base_currency, p.rate, p.grand_base, PaymentStatus.PAID),
-                *("unfulfilled", "pending", m.marketplace_status),
-                *(db_time(m.updated_at), db_time(m.placed_at)),
+                *(order_id, m.external_id, m.ship_name, m.ship_line1, m.ship_line2),
+                *(m.ship_city, m.ship_region, m.ship_postal_code, m.ship_country, lat, lon),
+                *(m.ship_country, p.currency, p.subtotal, p.discount, p.tax, m.shipping_total),
+                *(p.grand, p.rate, p.grand_base, m.marketplace_status),
+                *(as_db(m.updated_at), as_db(m.placed_at)),
             )
         )
         for number, (product_id, ln) in enumerate(p.lines, start=1):
             net = (ln.quantity * ln.unit_price).quantize(MONEY, ROUND_HALF_UP)
             line_rows.append(
                 (
-                    *(tenant.pk, now, now, order_id, number, product_id, ln.sku),
-                    *(ln.external_line_id, ln.quantity, ln.unit_price, ln.discount, ln.tax),
+                    *(order_id, number, product_id, ln.sku, ln.external_line_id, ln.quantity),
+                    *(ln.unit_price, ln.discount, ln.tax),
                     (net - ln.discount + ln.tax).quantize(MONEY, ROUND_HALF_UP),
                 )
             )
-        payment_rows.append(
-            (
-                *(tenant.pk, now, now, order_id, "marketplace", m.external_id, p.currency),
-                *(p.grand, p.grand, ZERO, PaymentState.CAPTURED),
-            )
-        )
-    rows_insert(SalesOrder, SALES_COLUMNS, sales_rows)
-    rows_insert(SalesOrderLine, LINE_COLUMNS, line_rows)
-    payment_ids = rows_insert_with_ids(Payment, PAYMENT_COLUMNS, payment_rows, key="sales_order_id")
+        payment_rows.append((order_id, m.external_id, p.currency, p.grand, p.grand))
+    rows_insert(
+        SalesOrder,
+        SALES_COLUMNS,
+        sales_rows,
+        {
+            **stamps,
+            "channel_id": page.channel.pk,
+            "ip_country": "",
+            "base_currency": tenant.base_currency,
+            "payment_status": PAID_TEXT,
+            "fulfilment_status": "unfulfilled",
+            "allocation_state": "pending",
+        },
+    )
+    rows_insert(SalesOrderLine, LINE_COLUMNS, line_rows, stamps)
+    payment_ids = rows_insert_with_ids(
+        Payment,
+        PAYMENT_COLUMNS,
+        payment_rows,
+        key="sales_order_id",
+        common={**stamps, "method": "marketplace", "refunded": ZERO, "state": CAPTURED_TEXT},
+    )
+    key_prefix = f"mkt:{page.channel.pk}:"
     rows_insert(
         PaymentOperation,
         OPERATION_COLUMNS,
         [
             (
-                *(tenant.pk, now, now, payment_id, "capture"),
-                f"mkt:{page.channel.pk}:{p.market.external_id}:capture"[:128],
-                *(p.grand, p.currency, tenant.base_currency, p.rate, p.grand_base),
+                payment_id,
+                f"{key_prefix}{p.market.external_id}:capture"[:128],
+                *(p.grand, p.currency, p.rate, p.grand_base),
             )
             for payment_id, p in zip(payment_ids, page.prepared, strict=True)
         ],
+        {**stamps, "kind": "capture", "base_currency": tenant.base_currency},
     )
 
 
@@ -437,10 +414,13 @@ def _journal_write(
             "screening": screening,
             "payment": {"method": "marketplace", "captured": p.grand, "currency": p.currency},
         }
-        rows.append(
-            (
-                *(page.tenant.pk, page.now, order_id, EventKind.IMPORTED, "", final),
-                *(page.actor_id, actor_name, summary, db_json(data)),
-            )
-        )
-    rows_insert(OrderEvent, EVENT_COLUMNS, rows)
+        rows.append((order_id, str(final), summary, db_json(data)))
+    common = {
+        "tenant_id": page.tenant.pk,
+        "created_at": page.now,
+        "kind": IMPORTED_TEXT,
+        "from_status": "",
+        "actor_id": page.actor_id,
+        "actor_name": actor_name,
+    }
+    rows_insert(OrderEvent, EVENT_COLUMNS, rows, common)

@@ -16,8 +16,9 @@ from typing import Any
 
 from commerce.geo import coordinates_for
 from commerce.marketplaces.base import MarketOrder
-from commerce.models import Channel, Product
+from commerce.models import Channel
 from commerce.services.fx import fx_rate
+from commerce.services.import_rows import products_active
 from oms_site.errors import ApplicationError
 from tenancy.models import Tenant
 
@@ -53,11 +54,7 @@ class PageContext:
     def __init__(self, tenant: Tenant, channel: Channel, skus: set[str]) -> None:
         self.tenant = tenant
         self.channel = channel
-        self.products = dict(
-            Product.objects.for_tenant(tenant)
-            .filter(sku__in=skus, active=True)
-            .values_list("sku", "pk")
-        )
+        self.products = products_active(tenant_id=tenant.pk, skus=sorted(skus))
         self.rates: dict[tuple[str, date], Decimal] = {}
         self.places: dict[tuple[str, str], tuple[Decimal, Decimal] | None] = {}
 

@@ -65,9 +65,7 @@ BATCH_REFERENCES = (
 )
 
 
-class TradeOrderCreateSerializer(
-    FastValidationMixin, StrictKeysMixin, serializers.Serializer[Any]
-):
+class TradeOrderCreateSerializer(FastValidationMixin, StrictKeysMixin, serializers.Serializer[Any]):
     client_order_id = StrictRegexField(
         CLIENT_ID_PATTERN,
         max_length=64,
