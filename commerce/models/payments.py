@@ -56,6 +56,8 @@ class Payment(TenantOwned):
     # No index of the tenant column alone (one less to write per row): the tenant's rows
     # are found through the leading tenant column of ``payment_unique_tenant_id``.
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
+    # Nor of the creation time (read through its parent, never by time across parents).
+    created_at = models.DateTimeField(auto_now_add=True)
     sales_order = models.ForeignKey(SalesOrder, on_delete=models.PROTECT, related_name="payments")
     method = models.CharField(max_length=32, default="card")  # card, cash, marketplace, ...
     provider_reference = models.CharField(max_length=128, blank=True, default="")
@@ -106,6 +108,8 @@ class PaymentOperation(TenantOwned):
     # No index of the tenant column alone (one less to write per row): the tenant's rows
     # are found through the leading tenant column of ``payment_operation_unique_key``.
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
+    # Nor of the creation time (read through its parent, never by time across parents).
+    created_at = models.DateTimeField(auto_now_add=True)
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="operations")
     kind = models.CharField(max_length=10, choices=PaymentOperationKind.choices)
     idempotency_key = models.CharField(max_length=128)

@@ -133,6 +133,8 @@ class SalesOrderLine(TenantOwned):
     # No index of the tenant column alone (one less to write per row): the tenant's rows
     # are found through the leading tenant column of ``sales_line_unique_no``.
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
+    # Nor of the creation time (read through its parent, never by time across parents).
+    created_at = models.DateTimeField(auto_now_add=True)
     sales_order = models.ForeignKey(SalesOrder, on_delete=models.CASCADE, related_name="lines")
     line_no = models.PositiveIntegerField()
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_lines")
