@@ -178,8 +178,17 @@ def _load() -> Any:
         batch_size=5000,
     )
     started = time.perf_counter()
-    for model, buffer in ((Order, orders), (TradeOrder, trades), (Execution, execs)):
-        columns = [f.column for f in model._meta.concrete_fields]
+    # The orders' lines above name their columns (the trade and execution lines follow their
+    # models' field order).
+    order_columns = [
+        *("id", "tenant_id", "created_at", "updated_at", "kind", "reference", "client_order_id"),
+        *("status", "status_reason", "note", "expires_at", "submission", "created_by_id"),
+    ]
+    for model, buffer, columns in (
+        (Order, orders, order_columns),
+        (TradeOrder, trades, [f.column for f in TradeOrder._meta.concrete_fields]),
+        (Execution, execs, [f.column for f in Execution._meta.concrete_fields]),
+    ):
         _copy(model._meta.db_table, columns, buffer)
     with connection.cursor() as cursor:
         for model in (Order, Execution):
