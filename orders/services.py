@@ -60,17 +60,43 @@ def _event(
     reason: str = "",
     data: Mapping[str, Any] | None = None,
 ) -> OrderEvent:
-    """An unsaved journal row (same tenant as the order, by construction)."""
-    return OrderEvent(
+    """An unsaved journal row of ``order`` (same tenant as the order, by construction)."""
+    event = journal_row(
+        order_id=order.pk,
         tenant_id=order.tenant_id,
-        order=order,
+        kind=kind,
+        actor=actor,
+        from_status=from_status,
+        to_status=to_status,
+        reason=reason,
+        data=data or {},
+    )
+    event.order = order
+    return event
+
+
+def journal_row(
+    *,
+    order_id: int,
+    tenant_id: int,
+    kind: str,
+    actor: Actor,
+    data: Mapping[str, Any],
+    from_status: str = "",
+    to_status: str = "",
+    reason: str = "",
+) -> OrderEvent:
+    """An unsaved journal row of the order ``order_id`` (set-based writers insert many)."""
+    return OrderEvent(
+        tenant_id=tenant_id,
+        order_id=order_id,
         kind=kind,
         from_status=from_status,
         to_status=to_status,
         actor=actor,
         actor_name=actor_name(actor),
         reason=(reason or "")[:500],
-        data=dict(data or {}),
+        data=dict(data),
     )
 
 
@@ -104,14 +130,7 @@ def reference_next(*, tenant: Tenant, kind: str) -> str:
     The counter row is incremented inside the caller's transaction: a rollback returns the
     number, and concurrent creators queue on the row lock, so references have no gaps.
     """
-    value = _sequence_increment(tenant_id=tenant.pk, kind=kind)
-    if value is None:
-        OrderSequence.objects.bulk_create(
-            [OrderSequence(tenant=tenant, kind=kind, last_value=0)], ignore_conflicts=True
-        )
-        value = _sequence_increment(tenant_id=tenant.pk, kind=kind)
-    assert value is not None
-    return f"{REFERENCE_PREFIX[OrderKind(kind)]}-{value:06d}"
+    return references_reserve(tenant=tenant, kind=kind, count=1)[0]
 
 
 def references_reserve(*, tenant: Tenant, kind: str, count: int) -> list[str]:

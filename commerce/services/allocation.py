@@ -70,8 +70,9 @@ from commerce.models import (
 )
 from commerce.services.allocation_plan import Ledger, Need, Outcome, Router, Site, sites_load
 from commerce.services.locks import sales_orders_lock
-from commerce.services.rows import journal_row, rows_set
+from oms_site.rows import rows_set
 from orders.models import EventKind, OrderEvent, OrderStatus
+from orders.services import journal_row
 
 Actor = Any
 ZERO = Decimal("0")

@@ -29,9 +29,10 @@ from commerce.models import (
 )
 from commerce.services.allocation import ROUTABLE_STATUSES
 from commerce.services.locks import sales_order_lock
-from commerce.services.rows import journal_row, rows_set
 from oms_site.errors import Conflict, NotFound, ValidationFailed
+from oms_site.rows import rows_set
 from orders.models import EventKind, OrderEvent
+from orders.services import journal_row
 from tenancy.models import Tenant
 
 Actor = Any

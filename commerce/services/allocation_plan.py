@@ -26,8 +26,9 @@ from commerce.models import (
     Stock,
     Warehouse,
 )
-from commerce.services.rows import journal_row, rows_set
+from oms_site.rows import rows_set
 from orders.models import EventKind, OrderEvent
+from orders.services import journal_row
 
 Actor = Any
 ZERO = Decimal("0")

@@ -44,10 +44,10 @@ from commerce.models import Channel, SalesOrder
 from commerce.services.import_rows import channel_lock, sales_orders_stored
 from commerce.services.locks import sales_orders_lock
 from commerce.services.marketplace_insert import UpsertResult, market_orders_insert
-from commerce.services.rows import journal_row, rows_set
 from oms_site.errors import NotFound
+from oms_site.rows import rows_set
 from orders.models import EventKind, Order, OrderEvent
-from orders.services import Actor, event_record
+from orders.services import Actor, event_record, journal_row
 from tenancy.models import Tenant
 
 __all__ = ["UpsertResult", "orders_upsert"]

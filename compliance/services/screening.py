@@ -16,7 +16,7 @@ Running counters (throttle per account and interval, duplicate window) live in t
 process, ``incr`` is atomic) or this process's memory (``COMPLIANCE_COUNTERS``). So a screening
 makes no query: the per-rule work is dictionary look-ups and Decimal arithmetic, and the order's
 fields are read once into the evaluation context. Writes are separate:
-:func:`screening_persist` stores one ``ScreeningResult`` per rule in one INSERT inside the
+:func:`screening_persist` stores one ``ScreeningResult`` per rule in one statement inside the
 submission's transaction, and warn findings raise alerts.
 
 Choices where the issue is silent (documented here, tested):
@@ -51,7 +51,6 @@ from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.signals import setting_changed
-from django.db import connection
 from django.dispatch import receiver
 
 from compliance.models import (
@@ -68,6 +67,7 @@ from compliance.models import (
 from compliance.models.rules import FRAUD_KINDS
 from compliance.services.counters import Count, Counters, Op, Swap, counters, counters_reset
 from compliance.services.rules import config_version
+from oms_site.rows import rows_insert
 from orders.models import Order, OrderStatus
 from orders.screening import Decision, Finding, Severity
 from tenancy.models import Tenant
@@ -1007,9 +1007,9 @@ def screening_persist(evaluation: Evaluation) -> None:
 
 
 def screenings_persist(evaluations: Sequence[Evaluation], now: datetime | None = None) -> None:
-    """Store screenings: their deferred writes, one ``ScreeningResult`` row per line in
-    multi-row INSERTs (as many lines per statement as the driver's parameter limit allows, so
-    one statement for a screening or a page of them), then an alert per warn finding."""
+    """Store screenings: their deferred writes, one ``ScreeningResult`` row per line in one
+    statement for a screening or a page of them (``oms_site.rows.rows_insert``: a ``COPY`` on
+    PostgreSQL), then an alert per warn finding."""
     for evaluation in evaluations:
         for op in evaluation.after:
             op()
@@ -1030,20 +1030,7 @@ def screenings_persist(evaluations: Sequence[Evaluation], now: datetime | None =
         for evaluation in evaluations
         for ln in evaluation.lines
     ]
-    if rows:
-        qn = connection.ops.quote_name
-        table = qn(ScreeningResult._meta.db_table)
-        columns = ", ".join(qn(c) for c in _COLUMNS)
-        one = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
-        limit = connection.features.max_query_params or 60000
-        per_statement = max(1, min(1000, limit // len(_COLUMNS)))
-        with connection.cursor() as cursor:
-            for first in range(0, len(rows), per_statement):
-                chunk = rows[first : first + per_statement]
-                cursor.execute(
-                    f"INSERT INTO {table} ({columns}) VALUES " + ", ".join([one] * len(chunk)),
-                    [value for row in chunk for value in row],
-                )
+    rows_insert(ScreeningResult, _COLUMNS, rows)
     for evaluation in evaluations:
         warnings = [ln for ln in evaluation.lines if not ln.passed and ln.severity == "warn"]
         _alerts_for_warnings(evaluation.order, warnings)
@@ -1079,11 +1066,7 @@ def trade_screen(order: Order) -> Decision:
     """The registered screen for trade orders (``orders.screening``). An order with no trade
     detail (entered through the generic endpoint where a deployment allows it) has nothing
     these rules can read: it passes with no finding."""
-    if not order_has_detail(order, "trade"):
-        return Decision()
-    evaluation = trade_evaluate(order)
-    screening_persist(evaluation)
-    return evaluation.decision
+    return trade_screen_many([order])[0]
 
 
 def trade_screen_many(orders: Sequence[Order]) -> list[Decision]:
