@@ -135,7 +135,9 @@ def test_sandbox_refuses_requests_without_a_valid_account_token(seller: Any, cli
     # given a token signed for another kind, and one tampered with
     opened = timezone.now() - timedelta(hours=1)
     foreign = sandbox.account_token("ebay", seller.slug, opened)
-    forged = sandbox.account_token("amazon", seller.slug, opened)[:-2] + "00"
+    genuine = sandbox.account_token("amazon", seller.slug, opened)
+    forged = genuine[:-1] + ("1" if genuine[-1] == "0" else "0")
+    assert forged != genuine
     # when they call the sandbox, then each marketplace answers its own refusal
     for token in (foreign, forged, "nonsense"):
         answer = client.get(
