@@ -92,26 +92,28 @@ def statistics_ensure(model: type[models.Model], column: str) -> bool:
     return True
 
 
-def products_active(*, tenant_id: int, skus: Sequence[str]) -> dict[str, int]:
-    """SKU -> id of the tenant's active products among ``skus``: one statement (on PostgreSQL
-    a plain ``= ANY`` of the SKUs, without building an ORM query for a page's look-up)."""
+def products_active(*, tenant_id: int, skus: Sequence[str]) -> dict[str, tuple[int, str]]:
+    """SKU -> (id, name) of the tenant's active products among ``skus``: one statement (on
+    PostgreSQL a plain ``= ANY`` of the SKUs, without building an ORM query for a page's
+    look-up)."""
     from commerce.models import Product
 
     if not skus:
         return {}
     if connection.vendor != "postgresql":
-        return dict(
+        rows = (
             Product.objects.for_tenant(tenant_id)
             .filter(sku__in=list(skus), active=True)
-            .values_list("sku", "pk")
+            .values_list("sku", "pk", "name")
         )
+        return {sku: (pk, name) for sku, pk, name in rows}
     table = connection.ops.quote_name(Product._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT sku, id FROM {table} WHERE tenant_id = %s AND active AND sku = ANY(%s)",
+            f"SELECT sku, id, name FROM {table} WHERE tenant_id = %s AND active AND sku = ANY(%s)",
             [tenant_id, list(skus)],
         )
-        return dict(cursor.fetchall())
+        return {sku: (pk, name) for sku, pk, name in cursor.fetchall()}
 
 
 def channel_lock(*, tenant_id: int, channel_id: int) -> None:

@@ -27,6 +27,7 @@ order's rows (``commerce.services.locks.sales_order_lock``) and its payments; th
 from __future__ import annotations
 
 import zoneinfo
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -62,40 +63,69 @@ def cents(value: Decimal) -> Decimal:
 
 def document_number_next(*, tenant: Tenant, kind: str, year: int) -> int:
     """The next value of the (tenant, kind, year) counter, in the caller's transaction."""
-    value = _increment(tenant_id=tenant.pk, kind=kind, year=year)
+    return document_numbers_reserve(tenant_id=tenant.pk, kind=kind, year=year, count=1)
+
+
+def document_numbers_reserve(*, tenant_id: int, kind: str, year: int, count: int) -> int:
+    """Reserve ``count`` consecutive values of the (tenant, kind, year) counter in the
+    caller's transaction (one statement); returns the first. A rollback gives them all back."""
+    value = _increment(tenant_id=tenant_id, kind=kind, year=year, count=count)
     if value is None:
         DocumentSequence.objects.bulk_create(
-            [DocumentSequence(tenant=tenant, kind=kind, year=year, last_value=0)],
+            [DocumentSequence(tenant_id=tenant_id, kind=kind, year=year, last_value=0)],
             ignore_conflicts=True,
         )
-        value = _increment(tenant_id=tenant.pk, kind=kind, year=year)
+        value = _increment(tenant_id=tenant_id, kind=kind, year=year, count=count)
     assert value is not None
-    return value
+    return value - count + 1
 
 
-def _increment(*, tenant_id: int, kind: str, year: int) -> int | None:
+def _increment(*, tenant_id: int, kind: str, year: int, count: int) -> int | None:
     table = connection.ops.quote_name(DocumentSequence._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET last_value = last_value + 1, updated_at = %s "  # values bound
+            f"UPDATE {table} SET last_value = last_value + %s, updated_at = %s "  # values bound
             "WHERE tenant_id = %s AND kind = %s AND year = %s RETURNING last_value",
-            [timezone.now(), tenant_id, kind, year],
+            [count, timezone.now(), tenant_id, kind, year],
         )
         row = cursor.fetchone()
     return None if row is None else int(row[0])
 
 
+def invoice_year(*, tenant: Tenant, issued_at: datetime) -> int:
+    """The numbering year of a document issued at ``issued_at``: the tenant's local year."""
+    return timezone.localtime(issued_at, zoneinfo.ZoneInfo(tenant.timezone)).year
+
+
+def invoice_number(*, kind: str, year: int, sequence: int) -> str:
+    return f"{INVOICE_PREFIX[InvoiceKind(kind)]}-{year}-{sequence:06d}"
+
+
+def bill_to_of(
+    *, name: str, email: str, line1: str, line2: str, city: str, postal_code: str, country: str
+) -> dict[str, str]:
+    return {
+        "name": name,
+        "email": email,
+        "line1": line1,
+        "line2": line2,
+        "city": city,
+        "postal_code": postal_code,
+        "country": country,
+    }
+
+
 def _bill_to(sales: SalesOrder) -> dict[str, str]:
     customer = sales.customer
-    return {
-        "name": customer.name if customer else sales.ship_name,
-        "email": customer.email if customer else "",
-        "line1": sales.ship_line1,
-        "line2": sales.ship_line2,
-        "city": sales.ship_city,
-        "postal_code": sales.ship_postal_code,
-        "country": sales.ship_country or sales.billing_country,
-    }
+    return bill_to_of(
+        name=customer.name if customer else sales.ship_name,
+        email=customer.email if customer else "",
+        line1=sales.ship_line1,
+        line2=sales.ship_line2,
+        city=sales.ship_city,
+        postal_code=sales.ship_postal_code,
+        country=sales.ship_country or sales.billing_country,
+    )
 
 
 def _issue(
@@ -110,7 +140,7 @@ def _issue(
     credited: Invoice | None = None,
 ) -> Invoice:
     issued_at = timezone.now()
-    year = timezone.localtime(issued_at, zoneinfo.ZoneInfo(tenant.timezone)).year
+    year = invoice_year(tenant=tenant, issued_at=issued_at)
     sequence = document_number_next(tenant=tenant, kind=kind, year=year)
     tax_total = sum((line.tax for line in lines), ZERO)
     line_total = sum((line.total for line in lines), ZERO)
@@ -118,7 +148,7 @@ def _issue(
         tenant=tenant,
         sales_order=sales,
         kind=kind,
-        number=f"{INVOICE_PREFIX[InvoiceKind(kind)]}-{year}-{sequence:06d}",
+        number=invoice_number(kind=kind, year=year, sequence=sequence),
         year=year,
         sequence=sequence,
         issued_at=issued_at,

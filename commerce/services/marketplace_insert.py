@@ -6,17 +6,24 @@
 is an ``error`` with its reason and is not stored), then
 writes, for all the accepted ones at once: references (one counter update, gapless), ``Order``
 rows (ids allocated from the sequence in one statement on PostgreSQL), ``SalesOrder`` rows,
-lines, the marketplace ``Payment`` and its ``capture`` operation, and the journal; each table
-is one ``COPY`` on PostgreSQL (``oms_site.rows``).
+lines, the marketplace ``Payment`` and its ``capture`` operation, the capture's ``Invoice``
+and its lines (numbers reserved from the tenant's gapless invoice counter in one statement),
+and the journal; each table is one ``COPY`` on PostgreSQL (``oms_site.rows``).
+
+Invoice: a capture issues an invoice wherever it comes from, so an imported (captured) order
+gets the invoice a capture of the whole order gets (``invoices.invoice_issue_for_capture``):
+the order lines with their product names, its shipping, totals in the order currency, billed
+to the shipping address. Refunds of the order then credit it (their credit notes point to it).
 
 Journal: the import of one marketplace order is one journaled step, so it writes one
 ``IMPORTED`` row per order, from no status to the status screening put it in (``open``,
 ``held``, ``rejected``, or ``pending`` when the sales kind waits for acceptance), with
 ``reason`` = the screening summary, and ``data`` carrying what a hand-entered order journals
 over its submit/screen/outcome rows: the submission (channel, external id, marketplace status,
-run id), ``submitted: true``, the screening decision (outcome, screens, findings) and the
-marketplace payment. Later changes journal their own rows (``MARKETPLACE_UPDATED``, ``CANCELED``,
-routing, shipments...).
+run id), ``submitted: true``, the screening decision (outcome, screens, findings), the
+marketplace payment and the invoice (number, total: it is issued by this same step, so it has
+no ``INVOICE_ISSUED`` row of its own). Later changes journal their own rows
+(``MARKETPLACE_UPDATED``, ``CANCELED``, routing, shipments...).
 
 Screening runs as for any entered order (the screens of ``orders.screening`` that apply to
 sales orders, their decisions merged as ``screening_run`` merges them), after the rows are
@@ -41,7 +48,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import ROUND_HALF_UP
+from decimal import Decimal
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -61,12 +68,13 @@ from commerce.models import (
 )
 from commerce.models.payments import Payment
 from commerce.services.entry import client_order_id_for
+from commerce.services.marketplace_invoices import invoices_write
 from commerce.services.marketplace_prepare import (
-    MONEY,
     ZERO,
     OrderRefused,
     PageContext,
     Prepared,
+    line_total,
     order_prepare,
 )
 from oms_site.rows import db_json, db_time, db_time_converter, rows_insert, rows_insert_with_ids
@@ -171,6 +179,8 @@ class _Page:
     prepared: list[Prepared]
     references: list[str]
     order_ids: list[int] = field(default_factory=list)
+    operation_ids: list[int] = field(default_factory=list)
+    invoices: list[tuple[str, Decimal]] = field(default_factory=list)  # (number, total)
 
     @property
     def stamps(self) -> dict[str, Any]:
@@ -210,6 +220,13 @@ def market_orders_insert(
     )
     written = _orders_write(page, initial)
     _details_write(page)
+    page.invoices = invoices_write(
+        tenant=tenant,
+        issued_at=page.written_at,
+        stamps=page.stamps,
+        orders=list(zip(page.order_ids, page.operation_ids, page.prepared, strict=True)),
+        product_names=ctx.names,
+    )
     decisions = [known] * len(prepared) if known is not None else _screen(page, written)
     decided = _decided(decisions)
     _journal_write(page, decided, actor, run_id)
@@ -311,12 +328,10 @@ def _details_write(page: _Page) -> None:
             )
         )
         for number, (product_id, ln) in enumerate(p.lines, start=1):
-            net = (ln.quantity * ln.unit_price).quantize(MONEY, ROUND_HALF_UP)
             line_rows.append(
                 (
                     *(order_id, number, product_id, ln.sku, ln.external_line_id, ln.quantity),
-                    *(ln.unit_price, ln.discount, ln.tax),
-                    (net - ln.discount + ln.tax).quantize(MONEY, ROUND_HALF_UP),
+                    *(ln.unit_price, ln.discount, ln.tax, line_total(ln)),
                 )
             )
         payment_rows.append((order_id, m.external_id, p.currency, p.grand, p.grand))
@@ -343,7 +358,7 @@ def _details_write(page: _Page) -> None:
         common={**stamps, "method": "marketplace", "refunded": ZERO, "state": CAPTURED_TEXT},
     )
     key_prefix = f"mkt:{page.channel.pk}:"
-    rows_insert(
+    page.operation_ids = rows_insert_with_ids(
         PaymentOperation,
         OPERATION_COLUMNS,
         [
@@ -354,7 +369,8 @@ def _details_write(page: _Page) -> None:
             )
             for payment_id, p in zip(payment_ids, page.prepared, strict=True)
         ],
-        {**stamps, "kind": "capture", "base_currency": tenant.base_currency},
+        key="idempotency_key",
+        common={**stamps, "kind": "capture", "base_currency": tenant.base_currency},
     )
 
 
@@ -400,8 +416,8 @@ def _journal_write(
 ) -> None:
     actor_name = actor.get_username() if actor is not None else "system"
     rows = []
-    for order_id, ref, p, (final, summary, screening) in zip(
-        page.order_ids, page.references, page.prepared, decided, strict=True
+    for order_id, ref, p, (final, summary, screening), (invoice_no, total) in zip(
+        page.order_ids, page.references, page.prepared, decided, page.invoices, strict=True
     ):
         m = p.market
         data = {
@@ -413,6 +429,7 @@ def _journal_write(
             "submitted": True,
             "screening": screening,
             "payment": {"method": "marketplace", "captured": p.grand, "currency": p.currency},
+            "invoice": {"number": invoice_no, "total": total, "currency": p.currency},
         }
         rows.append((order_id, str(final), summary, db_json(data)))
     common = {

@@ -54,7 +54,9 @@ class PageContext:
     def __init__(self, tenant: Tenant, channel: Channel, skus: set[str]) -> None:
         self.tenant = tenant
         self.channel = channel
-        self.products = products_active(tenant_id=tenant.pk, skus=sorted(skus))
+        found = products_active(tenant_id=tenant.pk, skus=sorted(skus))
+        self.products = {sku: pk for sku, (pk, _) in found.items()}
+        self.names = dict(found.values())  # product id -> name (the invoice lines' text)
         self.rates: dict[tuple[str, date], Decimal] = {}
         self.places: dict[tuple[str, str], tuple[Decimal, Decimal] | None] = {}
 
@@ -69,7 +71,8 @@ class PageContext:
                     on=on,
                 )
             except ApplicationError as exc:
-                raise OrderRefused(exc.message) from None
+                reasons = [m for messages in exc.errors.values() for m in messages]
+                raise OrderRefused(" ".join(reasons) or exc.message) from None
         return self.rates[key]
 
     def place(self, city: str, country: str) -> tuple[Decimal, Decimal] | None:
@@ -77,6 +80,12 @@ class PageContext:
         if key not in self.places:
             self.places[key] = coordinates_for(city, country) if city and country else None
         return self.places[key]
+
+
+def line_total(line: Any) -> Decimal:
+    """A line's total (net of its discount, with its tax), as the order line stores it."""
+    net = (line.quantity * line.unit_price).quantize(MONEY, ROUND_HALF_UP)
+    return (net - line.discount + line.tax).quantize(MONEY, ROUND_HALF_UP)
 
 
 def order_prepare(market: MarketOrder, ctx: PageContext) -> Prepared:
