@@ -15,6 +15,9 @@ Decision, per order (issue section 3):
 4. Otherwise the whole order waits as a backorder (nothing allocated, ``backordered``).
    ``promised_date = today + the longest lead time of the products still short``.
 
+An order that holds goods already (allocated, or shipped before a short shipment) and is still
+short is ``partial``; one that holds none is ``backordered``.
+
 Candidates: active warehouses that are not stores. A point-of-sale order (channel kind
 ``pos``) is allocated from its channel's store only (goods handed over at the counter). An
 order whose shipping address has no coordinates (an import the gazetteer could not place) is
@@ -41,9 +44,17 @@ pending, backordered or partial); each line's need is its quantity minus what is
 allocated or shipped, so a second run allocates nothing more. A re-run that changes nothing
 journals nothing.
 
-Backorders are retried when stock arrives: ``stock_receive`` / an upward ``stock_adjust``
-enqueue :func:`backorders_route` for the product, which re-routes the waiting orders holding
-it oldest first (by order id), so earlier customers are served first.
+Backorders are retried whenever goods become available: every writer that adds available
+stock (``stock_receive``, an upward ``stock_adjust``, a restock from a return or a refund, the
+release of allocations or reservations by a cancellation, a short shipment, a fulfilment
+cancellation, an allocation move, a reservation's release or expiry, the excess of a reserved
+quantity consumed here) calls :func:`backorders_retry`, which enqueues
+:func:`backorders_route` for the products after commit; it re-routes the waiting orders holding
+them oldest first (by order id), so earlier customers are served first.
+
+Re-routing: an order whose fulfilment was cancelled or shipped short goes back to routing
+(:func:`sales_order_reroute`: ``allocation_state = pending``, ``route_sales_order`` after
+commit); its lines need what is neither shipped nor actively allocated.
 """
 
 from __future__ import annotations
@@ -70,6 +81,7 @@ from commerce.models import (
 )
 from commerce.services.allocation_plan import Ledger, Need, Outcome, Router, Site, sites_load
 from commerce.services.locks import sales_orders_lock
+from oms_site.celery import enqueue_after_commit
 from oms_site.rows import rows_set
 from orders.models import EventKind, OrderEvent, OrderStatus
 from orders.services import journal_row
@@ -82,15 +94,20 @@ HELD_STATUSES = (AllocationStatus.ACTIVE, AllocationStatus.SHIPPED)
 BATCH = 500
 
 
-def _needs(tenant_id: int, sales_ids: list[int]) -> dict[int, list[Need]]:
-    """Per order, what each line still needs (quantity minus active or shipped allocations)."""
-    held = dict(
+def _needs(tenant_id: int, sales_ids: list[int]) -> tuple[dict[int, list[Need]], set[int]]:
+    """Per order, what each line still needs (quantity minus active or shipped allocations),
+    and the orders that hold some goods already (active or shipped)."""
+    held: dict[int, Decimal] = {}
+    holding: set[int] = set()
+    for sales_id, line_id, quantity in (
         Allocation.objects.for_tenant(tenant_id)
         .filter(sales_order_id__in=sales_ids, status__in=HELD_STATUSES)
-        .values("line_id")
+        .values("sales_order_id", "line_id")
         .annotate(q=Sum("quantity"))
-        .values_list("line_id", "q")
-    )
+        .values_list("sales_order_id", "line_id", "q")
+    ):
+        held[line_id] = quantity
+        holding.add(sales_id)
     needs: dict[int, list[Need]] = defaultdict(list)
     rows = (
         SalesOrderLine.objects.for_tenant(tenant_id)
@@ -102,7 +119,7 @@ def _needs(tenant_id: int, sales_ids: list[int]) -> dict[int, list[Need]]:
         remaining = quantity - held.get(line_id, ZERO)
         if remaining > 0:
             needs[sales_id].append(Need(line_id, line_no, sku, product_id, remaining))
-    return needs
+    return needs, holding
 
 
 def _lead_times(tenant_id: int, product_ids: Iterable[int]) -> dict[int, int]:
@@ -123,7 +140,7 @@ def sales_orders_route(
     if not orders:
         return []
     ids = [s.pk for s in orders]
-    needs = _needs(tenant_id, ids)
+    needs, holding = _needs(tenant_id, ids)
     reservations = list(
         Reservation.objects.for_tenant(tenant_id)
         .select_for_update(of=("self",))
@@ -153,10 +170,13 @@ def sales_orders_route(
     for reservation in reservations:
         by_order[reservation.sales_order_id or 0].append(reservation)
     outcomes = []
+    freed: set[int] = set()
     for sales in orders:
         outcome = Outcome(order_id=sales.pk, state=sales.allocation_state)
         order_needs = needs.get(sales.pk, [])
-        _consume_reservations(router, sales, order_needs, by_order.get(sales.pk, []), outcome)
+        freed |= _consume_reservations(
+            router, sales, order_needs, by_order.get(sales.pk, []), outcome
+        )
         if any(n.quantity > 0 for n in order_needs):
             events_before = len(router.events)
             router.route(sales, [n for n in order_needs if n.quantity > 0], outcome)
@@ -166,7 +186,7 @@ def sales_orders_route(
                 and sales.promised_date == outcome.promised_date
             ):
                 del router.events[events_before:]  # a retry that changed nothing
-        has_any = bool(outcome.allocated) or sales.allocation_state == AllocationState.PARTIAL
+        has_any = bool(outcome.allocated) or sales.pk in holding
         short_after = any(n.quantity > 0 for n in order_needs)
         if not short_after:
             outcome.state = AllocationState.ALLOCATED
@@ -185,6 +205,7 @@ def sales_orders_route(
         outcomes.append(outcome)
     changed = [sales for sales, outcome in zip(orders, outcomes, strict=True) if outcome.changed]
     _write(router, ledger, changed, reservations)
+    backorders_retry(tenant_id=tenant_id, product_ids=freed)
     return outcomes
 
 
@@ -194,9 +215,11 @@ def _consume_reservations(
     needs: list[Need],
     reservations: list[Reservation],
     outcome: Outcome,
-) -> None:
+) -> set[int]:
     """Reserved goods become allocations in the reservation's warehouse; any excess reserved
-    goes back to available stock. Every reservation of the order ends consumed."""
+    goes back to available stock (the products concerned are returned, for the backorder
+    retry). Every reservation of the order ends consumed."""
+    freed: set[int] = set()
     for reservation in reservations:
         stock = reservation.stock
         router.ledger.unreserve(stock.pk, reservation.quantity)
@@ -214,6 +237,8 @@ def _consume_reservations(
                 sales=sales, need=need, site=site, distance=None, quantity=take, outcome=outcome
             )
             left -= take
+        if left > 0:
+            freed.add(stock.product_id)
         reservation.status = ReservationStatus.CONSUMED
     if reservations and outcome.allocated:
         router.events.append(
@@ -233,6 +258,7 @@ def _consume_reservations(
                 },
             )
         )
+    return freed
 
 
 def _write(
@@ -278,6 +304,36 @@ def backorders_route(*, tenant_id: int, product_ids: Sequence[int]) -> list[Outc
             tenant_id=tenant_id, order_ids=waiting[start : start + BATCH]
         )
     return outcomes
+
+
+def backorders_retry(*, tenant_id: int, product_ids: Iterable[int]) -> None:
+    """Goods became available (received, counted up, restocked from a return, or released by
+    a cancellation, a short shipment, a move or a reservation): retry the backorders of these
+    products once the transaction commits (``route_backorders`` -> :func:`backorders_route`).
+    Every writer that adds available stock calls this one function."""
+    products = sorted(set(product_ids))
+    if not products:
+        return
+    from commerce.tasks import route_backorders
+
+    enqueue_after_commit(route_backorders, tenant_id=tenant_id, product_ids=products)
+
+
+def sales_order_reroute(*, sales: SalesOrder) -> bool:
+    """Send an order's unshipped remainder back to routing (after a fulfilment was cancelled
+    or shipped short): ``allocation_state`` becomes ``pending`` and ``route_sales_order`` is
+    enqueued once the transaction commits. The caller holds ``sales_order_lock`` and journals
+    the re-route in its own row. An order that is no longer open or partial is left alone
+    (``False``)."""
+    if sales.order.status not in ROUTABLE_STATUSES:
+        return False
+    if sales.allocation_state != AllocationState.PENDING:
+        sales.allocation_state = AllocationState.PENDING
+        sales.save(update_fields=["allocation_state", "updated_at"])
+    from commerce.tasks import route_sales_order
+
+    enqueue_after_commit(route_sales_order, tenant_id=sales.tenant_id, order_id=sales.pk)
+    return True
 
 
 def __getattr__(name: str) -> Any:

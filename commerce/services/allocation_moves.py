@@ -3,6 +3,10 @@
 Lock order, the global one of ``commerce.services.locks``: the order and sales order rows
 (``sales_order_lock``), then the order's allocations, then its reservations, then stock rows,
 each set by pk (the stock rows in one statement).
+
+Both free goods (a release gives back what the order held; a move frees the source
+warehouse's goods): the product's backorders are retried after commit
+(``commerce.services.allocation.backorders_retry``).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from commerce.models import (
     Stock,
     Warehouse,
 )
-from commerce.services.allocation import ROUTABLE_STATUSES
+from commerce.services.allocation import ROUTABLE_STATUSES, backorders_retry
 from commerce.services.locks import sales_order_lock
 from oms_site.errors import Conflict, NotFound, ValidationFailed
 from oms_site.rows import rows_set
@@ -37,6 +41,7 @@ from tenancy.models import Tenant
 
 Actor = Any
 ZERO = Decimal("0")
+OPEN_FULFILMENT = (FulfilmentState.PENDING, FulfilmentState.PICKING, FulfilmentState.PACKED)
 
 
 def _lock_stock(tenant_id: int, pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Stock]:
@@ -84,6 +89,7 @@ def allocations_release(*, tenant_id: int, sales_order: SalesOrder) -> dict[str,
     rows_set(Stock, tenant_id, list(stock.values()), ["allocated", "reserved", "updated_at"])
     rows_set(Allocation, tenant_id, allocations, ["status", "updated_at"])
     rows_set(Reservation, tenant_id, reservations, ["status", "updated_at"])
+    backorders_retry(tenant_id=tenant_id, product_ids=[product for _, product in pairs])
     return {
         "released": [
             {
@@ -110,8 +116,9 @@ def allocation_move(
 ) -> Allocation:
     """Move an active allocation (or ``quantity`` of it) to another warehouse.
 
-    Refused with 409 when the allocation is no longer active, when goods of it are already in
-    a fulfilment of the old warehouse (cancel that fulfilment first), or when the target
+    Refused with 409 when the allocation is no longer active, when goods of the line are in an
+    open fulfilment of the old warehouse (cancel that fulfilment first; shipped or cancelled
+    fulfilments of earlier goods do not count), or when the target
     warehouse does not have the goods available; with 400 when the target is the same,
     inactive or unknown, or the quantity is not within (0, allocated]. Journaled
     ``ALLOCATION_MOVED`` with both warehouses and their distances to the shipping address.
@@ -152,7 +159,7 @@ def allocation_move(
             line_id=allocation.line_id,
             fulfilment__warehouse_id=allocation.warehouse_id,
         )
-        .exclude(fulfilment__state=FulfilmentState.CANCELED)
+        .filter(fulfilment__state__in=OPEN_FULFILMENT)
     )
     if in_fulfilment.exists():
         raise Conflict("These goods are in a fulfilment of that warehouse: cancel it first.")
@@ -169,6 +176,7 @@ def allocation_move(
     dest.allocated += moving
     source.save(update_fields=["allocated", "updated_at"])
     dest.save(update_fields=["allocated", "updated_at"])
+    backorders_retry(tenant_id=tenant.pk, product_ids=[product_id])  # the source's goods
     allocation_from = allocation.warehouse.code
     distances = _move_distances(sales, allocation.warehouse, target)
     if moving == allocation.quantity:

@@ -12,13 +12,23 @@ Shipping (:func:`fulfilment_ship`): per line, the shipped quantity is at most th
 line's quantity (default: all of it). ``Stock.on_hand`` and ``Stock.allocated`` fall by the
 shipped quantity and the allocations become ``shipped``. A short shipment releases the
 unshipped remainder of the fulfilment line: its allocation becomes ``released`` and
-``Stock.allocated`` falls by it too, so the goods are available again; the order line stays
-partly unshipped (the order is ``partial``) until the remainder is allocated again and shipped
-in a new fulfilment, or the order is closed. The common order moves to ``partial`` while some
-ordered quantity is unshipped and to ``completed`` once all of it has shipped.
+``Stock.allocated`` falls by it too, so the goods are available again. The common order moves
+to ``partial`` while some ordered quantity is unshipped and to ``completed`` once all of it
+has shipped.
 
 Cancelling (:func:`fulfilment_cancel`) releases the fulfilment's allocations
 (``Stock.allocated`` falls, ``Allocation -> released``); the order keeps its status.
+
+The remainder goes back to routing: after a short shipment or a cancellation the order's
+``allocation_state`` becomes ``pending`` and ``route_sales_order`` runs once the transaction
+commits (``commerce.services.allocation.sales_order_reroute``; the journal row of the shipment
+or cancellation says ``rerouted``). Routing allocates what each line still needs (ordered minus
+shipped or actively allocated) from the best warehouse with stock, the same one or another,
+or backorders it with a promised date (``partial`` when some goods are held already); new
+fulfilments are then created and shipped as usual, and the order completes once everything
+has shipped. Staff may instead close the unshipped remainder by cancelling the order
+(``commerce.services.cancel``). The released goods are available to other orders too: their
+backorders are retried (``backorders_retry``).
 
 Tracking (:func:`tracking_event_record`): carrier scans of a shipped fulfilment, normalised to
 the codes of ``TRACKING_CODES``; an event delivered twice (same code and time) is recorded once,
@@ -53,6 +63,7 @@ from commerce.models import (
     Stock,
     TrackingEvent,
 )
+from commerce.services.allocation import backorders_retry, sales_order_reroute
 from commerce.services.locks import sales_order_lock
 from commerce.services.status import sales_order_status_refresh
 from oms_site.errors import Conflict, NotFound, TransitionNotAllowed, ValidationFailed
@@ -524,6 +535,7 @@ def fulfilment_ship(
         tenant=tenant, fulfilment=fulfilment, lines=fulfilment_lines, shipped=quantities
     )
     _settle_stock(tenant=tenant, warehouse_id=fulfilment.warehouse_id, takes=takes)
+    rerouted = _remainder_to_routing(tenant=tenant, sales=sales, takes=takes)
     now = timezone.now()
     for fl in fulfilment_lines:
         fl.shipped_quantity, fl.updated_at = quantities.get(fl.line_id, ZERO), now
@@ -549,6 +561,7 @@ def fulfilment_ship(
             {"line": t.line_id, "shipped": _qty(t.shipped), "released": _qty(t.released)}
             for t in takes
         ],
+        rerouted=rerouted,
     )
     _order_progress(tenant=tenant, order=order, sales=sales, actor=actor, fulfilment=fulfilment)
     sales_order_status_refresh(sales_order=sales)
@@ -612,9 +625,28 @@ def fulfilment_deliver(
     return fulfilment
 
 
+def _remainder_to_routing(*, tenant: Tenant, sales: SalesOrder | None, takes: list[_Take]) -> bool:
+    """Released goods are available again (backorders of them retried); the order they were
+    released from goes back to routing (``sales``; ``None`` for an order being cancelled).
+    Returns whether the order was re-routed."""
+    released = [t.product_id for t in takes if t.released > 0]
+    backorders_retry(tenant_id=tenant.pk, product_ids=released)
+    if not released or sales is None:
+        return False
+    return sales_order_reroute(sales=sales)
+
+
 def _cancel_locked(
-    *, tenant: Tenant, actor: Actor, fulfilment: Fulfilment, order: Order, reason: str
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    fulfilment: Fulfilment,
+    order: Order,
+    sales: SalesOrder | None,
+    reason: str,
 ) -> None:
+    """Cancel one fulfilment whose order rows are locked; ``sales`` is re-routed (``None``
+    when the order itself is being cancelled)."""
     _require_transition(fulfilment, "cancel", "cancel")
     fulfilment_lines = list(
         FulfilmentLine.objects.for_tenant(tenant)
@@ -626,6 +658,7 @@ def _cancel_locked(
         tenant=tenant, fulfilment=fulfilment, lines=fulfilment_lines, shipped={}
     )
     _settle_stock(tenant=tenant, warehouse_id=fulfilment.warehouse_id, takes=takes)
+    rerouted = _remainder_to_routing(tenant=tenant, sales=sales, takes=takes)
     from_state = fulfilment.state
     fulfilment.cancel()
     fulfilment.save(update_fields=["state", "updated_at"])
@@ -639,6 +672,7 @@ def _cancel_locked(
         from_state=from_state,
         to_state=fulfilment.state,
         released=[{"line": t.line_id, "quantity": _qty(t.released)} for t in takes],
+        rerouted=rerouted,
     )
 
 
@@ -647,10 +681,15 @@ def fulfilment_cancel(
     *, tenant: Tenant, actor: Actor, fulfilment_id: int, reason: str = ""
 ) -> Fulfilment:
     """Cancel a fulfilment before it ships; its allocations are released (stock available
-    again). The order keeps its status: its lines can be allocated and fulfilled again."""
-    fulfilment, order, _ = _lock_fulfilment(tenant=tenant, fulfilment_id=fulfilment_id)
+    again) and the order, which keeps its status, goes back to routing (module docstring)."""
+    fulfilment, order, sales = _lock_fulfilment(tenant=tenant, fulfilment_id=fulfilment_id)
     _cancel_locked(
-        tenant=tenant, actor=actor, fulfilment=fulfilment, order=order, reason=reason[:500]
+        tenant=tenant,
+        actor=actor,
+        fulfilment=fulfilment,
+        order=order,
+        sales=sales,
+        reason=reason[:500],
     )
     return fulfilment
 
@@ -701,7 +740,12 @@ def fulfilments_cancel_open(
     _lock_goods(tenant=tenant, sales=sales, fulfilments=fulfilments)
     for fulfilment in fulfilments:
         _cancel_locked(
-            tenant=tenant, actor=actor, fulfilment=fulfilment, order=order, reason=reason[:500]
+            tenant=tenant,
+            actor=actor,
+            fulfilment=fulfilment,
+            order=order,
+            sales=None,
+            reason=reason[:500],
         )
     return fulfilments
 

@@ -48,6 +48,7 @@ from commerce.models import (
     Stock,
     Warehouse,
 )
+from commerce.services.allocation import backorders_retry
 from commerce.services.invoices import document_number_next
 from commerce.services.locks import sales_order_lock
 from commerce.services.money_rules import decimal_clean, qty_text, role_require
@@ -100,7 +101,8 @@ def returned_by_line(*, tenant: Tenant, sales_order: SalesOrder) -> dict[int, De
 def stock_add(
     *, tenant: Tenant, warehouse: Warehouse, quantities: Sequence[tuple[int, Decimal]]
 ) -> list[dict[str, str]]:
-    """Add units to ``Stock.on_hand`` (rows created if missing, then locked by pk)."""
+    """Add units to ``Stock.on_hand`` (rows created if missing, then locked by pk); the
+    products' backorders are retried after commit (``backorders_retry``)."""
     by_product: dict[int, Decimal] = {}
     for product_id, quantity in quantities:
         by_product[product_id] = by_product.get(product_id, ZERO) + quantity
@@ -124,6 +126,7 @@ def stock_add(
         moved.append(
             {"warehouse": warehouse.code, "sku": row.product.sku, "quantity": str(quantity)}
         )
+    backorders_retry(tenant_id=tenant.pk, product_ids=list(by_product))
     return moved
 
 

@@ -2,8 +2,10 @@
 
 ``available = on_hand - allocated - reserved`` never goes below zero: every writer locks the
 stock row (``select_for_update``) before changing it, and the check constraints refuse the
-rest. Receiving goods (or counting more on hand) re-routes the backorders waiting for the
-product once the transaction commits (``route_backorders`` task, oldest orders first).
+rest. Receiving goods, counting more on hand, and releasing a reservation (by hand or at its
+expiry) make goods available: each re-routes the backorders waiting for the product once the
+transaction commits (``commerce.services.allocation.backorders_retry``, the one function every
+such writer calls: ``route_backorders`` task, oldest orders first).
 
 Reservations hold goods for a cart or an order awaiting payment until ``expires_at``; the beat
 task ``route_reservations_expire`` releases the expired ones (safe to run twice: only active
@@ -20,9 +22,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from commerce.models import Product, Reservation, ReservationStatus, Stock, Warehouse
+from commerce.services.allocation import backorders_retry
 from commerce.services.catalog import QTY_MAX, Errors, decimal_of, text_of
 from commerce.services.locks import sales_order_lock
-from oms_site.celery import enqueue_after_commit
 from oms_site.errors import Conflict, NotFound, ValidationFailed
 from orders.models import LIVE_STATUSES, EventKind
 from orders.services import event_record
@@ -78,12 +80,6 @@ def stock_lock(*, tenant: Tenant, warehouse: Warehouse, product: Product) -> Sto
     )
 
 
-def _retry_backorders(tenant: Tenant, product: Product) -> None:
-    from commerce.tasks import route_backorders
-
-    enqueue_after_commit(route_backorders, tenant_id=tenant.pk, product_ids=[product.pk])
-
-
 @transaction.atomic
 def stock_receive(
     *, tenant: Tenant, actor: Actor, warehouse_id: Any, product_id: Any, quantity: Any
@@ -98,7 +94,7 @@ def stock_receive(
         raise ValidationFailed(errors={"quantity": ["On hand would exceed the column's range."]})
     stock.on_hand += amount
     stock.save(update_fields=["on_hand", "updated_at"])
-    _retry_backorders(tenant, product)
+    backorders_retry(tenant_id=tenant.pk, product_ids=[product.pk])
     return stock
 
 
@@ -127,7 +123,7 @@ def stock_adjust(
     stock.on_hand = counted
     stock.save(update_fields=["on_hand", "updated_at"])
     if grew:
-        _retry_backorders(tenant, product)
+        backorders_retry(tenant_id=tenant.pk, product_ids=[product.pk])
     return stock
 
 
@@ -202,10 +198,12 @@ def reservation_create(
 
 
 def _release(reservation: Reservation, stock: Stock) -> None:
+    """Give the held goods back (available again: the product's backorders are retried)."""
     stock.reserved -= reservation.quantity
     stock.save(update_fields=["reserved", "updated_at"])
     reservation.status = ReservationStatus.RELEASED
     reservation.save(update_fields=["status", "updated_at"])
+    backorders_retry(tenant_id=stock.tenant_id, product_ids=[stock.product_id])
 
 
 @transaction.atomic

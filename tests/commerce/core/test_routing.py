@@ -367,3 +367,41 @@ def test_order_without_coordinates_is_routed_by_priority(tenant: Any, seller: An
     _route(sales)
 
     assert allocations_of(sales) == [(1, "MUN", Decimal("1.000"), AllocationStatus.ACTIVE)]
+
+
+def test_a_move_frees_the_source_for_a_waiting_backorder(
+    tenant: Any, seller: Any, operations: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    # given A in Berlin (2, allocated to a first order) and Hamburg (2 free), B only in Berlin,
+    # and a no-split order of 2 A + 1 B that no single warehouse can ship
+    a, b = ProductFactory(tenant=tenant, sku="A"), ProductFactory(tenant=tenant, sku="B")
+    berlin, hamburg = warehouse_in(tenant, "Berlin"), warehouse_in(tenant, "Hamburg")
+    stock_of(tenant, berlin, a, 2)
+    stock_of(tenant, berlin, b, 1)
+    stock_of(tenant, hamburg, a, 2)
+    first = order_enter(tenant, seller, lines=[(a, 2)])
+    _route(first)
+    channel = ChannelFactory(tenant=tenant, allow_split_shipments=False)
+    waiting = order_enter(tenant, seller, channel=channel, lines=[(a, 2), (b, 1)])
+    _route(waiting)
+    assert waiting.allocation_state == AllocationState.BACKORDERED
+    # when staff move the first order's goods to Hamburg
+    with django_capture_on_commit_callbacks(execute=True):
+        allocation_move(
+            tenant=tenant,
+            actor=operations,
+            allocation_id=Allocation.objects.for_tenant(tenant).get(sales_order=first).pk,
+            warehouse_id=hamburg.pk,
+        )
+    # then the waiting order is served from Berlin
+    waiting.refresh_from_db()
+    assert waiting.allocation_state == AllocationState.ALLOCATED
+    assert allocations_of(waiting) == [
+        (1, "BER", Decimal("2.000"), AllocationStatus.ACTIVE),
+        (2, "BER", Decimal("1.000"), AllocationStatus.ACTIVE),
+    ]
+    assert stock_state(tenant) == [
+        ("BER", "A", Decimal("2.000"), Decimal("2.000"), Decimal("0")),
+        ("BER", "B", Decimal("1.000"), Decimal("1.000"), Decimal("0")),
+        ("HAM", "A", Decimal("2.000"), Decimal("2.000"), Decimal("0")),
+    ]

@@ -270,3 +270,212 @@ def test_a_canceled_order_gets_no_reservation(tenant: Any, seller: Any) -> None:
     assert stock_state(tenant) == before
     assert OrderEvent.objects.for_tenant(tenant).filter(order_id=sales.pk).count() == events
     assert not sales.reservations.exists()
+
+
+# --- every path that makes goods available retries the backorders ---------------------------
+
+
+def _backorder(tenant: Any, seller: Any, quantity: int = 2) -> tuple[Any, Any, Any]:
+    """Product A in Berlin with nothing available, and an order of ``quantity`` waiting."""
+    a = ProductFactory(tenant=tenant, sku="A")
+    berlin = warehouse_in(tenant, "Berlin")
+    stock_of(tenant, berlin, a, 0)
+    waiting = order_enter(tenant, seller, lines=[(a, quantity)])
+    sales_order_route(tenant_id=tenant.pk, order_id=waiting.pk)
+    waiting.refresh_from_db()
+    assert waiting.allocation_state == AllocationState.BACKORDERED
+    return a, berlin, waiting
+
+
+def _served(waiting: Any, quantity: str) -> None:
+    waiting.refresh_from_db()
+    assert (waiting.allocation_state, waiting.promised_date) == (AllocationState.ALLOCATED, None)
+    assert allocations_of(waiting) == [(1, "BER", Decimal(quantity), AllocationStatus.ACTIVE)]
+
+
+def test_a_return_restock_serves_the_waiting_backorder(
+    tenant: Any, seller: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from commerce.services.returns import ReturnLineInput, return_create, return_transition
+    from tests.commerce.money.helpers import ship
+
+    # given an order waiting for 2 of A, and 2 of A shipped to another customer from Berlin
+    a, berlin, waiting = _backorder(tenant, seller)
+    sold = order_enter(tenant, seller, lines=[(a, 2)])
+    ship(sold, {1: 2}, warehouse=berlin)
+    ret = return_create(
+        tenant=tenant,
+        actor=seller,
+        sales_order_id=sold.pk,
+        lines=[ReturnLineInput(sold.lines.get().pk, "2")],
+    )
+    for transition in ("approve", "receive"):
+        return_transition(tenant=tenant, actor=seller, return_id=ret.pk, transition=transition)
+    # when the returned goods are restocked (and the transaction commits)
+    with django_capture_on_commit_callbacks(execute=True):
+        return_transition(tenant=tenant, actor=seller, return_id=ret.pk, transition="restock")
+    # then the waiting order gets them
+    _served(waiting, "2.000")
+    assert stock_state(tenant) == [("BER", "A", Decimal("2.000"), Decimal("2.000"), Decimal("0"))]
+
+
+def test_a_refund_restock_serves_the_waiting_backorder(
+    tenant: Any, seller: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from commerce.services.refunds import RefundLineInput, refund_create
+    from commerce.services.returns import ReturnLineInput, return_create, return_transition
+    from tests.commerce.money.helpers import paid, ship
+
+    a, berlin, waiting = _backorder(tenant, seller, quantity=1)
+    sold = order_enter(tenant, seller, lines=[(a, 1)])
+    paid(sold)
+    ship(sold, {1: 1}, warehouse=berlin)
+    ret = return_create(
+        tenant=tenant,
+        actor=seller,
+        sales_order_id=sold.pk,
+        lines=[ReturnLineInput(sold.lines.get().pk, "1")],
+    )
+    for transition in ("approve", "receive"):
+        return_transition(tenant=tenant, actor=seller, return_id=ret.pk, transition=transition)
+    # when a refund restocks the returned unit
+    with django_capture_on_commit_callbacks(execute=True):
+        refund_create(
+            tenant=tenant,
+            actor=seller,
+            sales_order_id=sold.pk,
+            idempotency_key="refund-1",
+            return_id=ret.pk,
+            lines=[RefundLineInput(sold.lines.get().pk, "1", restock=True)],
+        )
+    # then the waiting order gets it
+    _served(waiting, "1.000")
+
+
+def test_a_cancelled_order_frees_its_goods_for_the_waiting_backorder(
+    tenant: Any, seller: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from orders.services import order_transition
+
+    # given 2 of A in Berlin allocated to a first order, and a second order waiting
+    a = ProductFactory(tenant=tenant, sku="A")
+    stock_of(tenant, warehouse_in(tenant, "Berlin"), a, 2)
+    first = order_enter(tenant, seller, lines=[(a, 2)])
+    sales_order_route(tenant_id=tenant.pk, order_id=first.pk)
+    waiting = order_enter(tenant, seller, lines=[(a, 2)])
+    sales_order_route(tenant_id=tenant.pk, order_id=waiting.pk)
+    # when the first order is cancelled
+    with django_capture_on_commit_callbacks(execute=True):
+        order_transition(tenant=tenant, order_id=first.pk, transition="cancel", actor=seller)
+    # then the second one gets its goods
+    _served(waiting, "2.000")
+    assert stock_state(tenant) == [("BER", "A", Decimal("2.000"), Decimal("2.000"), Decimal("0"))]
+
+
+def test_a_released_reservation_serves_the_waiting_backorder(
+    tenant: Any, seller: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    a, berlin, waiting = _backorder(tenant, seller)
+    stock_of_a = stock_state(tenant)
+    assert stock_of_a == [("BER", "A", Decimal("0.000"), Decimal("0"), Decimal("0"))]
+    # given 2 received and held at once for a cart (before the retry could run)
+    with django_capture_on_commit_callbacks(execute=False):
+        stock_receive(
+            tenant=tenant, actor=seller, warehouse_id=berlin.pk, product_id=a.pk, quantity="2"
+        )
+        cart = reservation_create(
+            tenant=tenant,
+            actor=seller,
+            warehouse_id=berlin.pk,
+            product_id=a.pk,
+            quantity="2",
+            expires_at=timezone.now() + timedelta(minutes=30),
+            reference="cart-1",
+        )
+    # when the cart lets them go
+    with django_capture_on_commit_callbacks(execute=True):
+        reservation_release(tenant=tenant, actor=seller, reservation_id=cart.pk)
+    # then the waiting order gets them
+    _served(waiting, "2.000")
+
+
+def test_an_expired_reservation_serves_the_waiting_backorder(
+    tenant: Any, seller: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    a, berlin, waiting = _backorder(tenant, seller)
+    with django_capture_on_commit_callbacks(execute=False):
+        stock_receive(
+            tenant=tenant, actor=seller, warehouse_id=berlin.pk, product_id=a.pk, quantity="2"
+        )
+        reservation_create(
+            tenant=tenant,
+            actor=seller,
+            warehouse_id=berlin.pk,
+            product_id=a.pk,
+            quantity="2",
+            expires_at=timezone.now() + timedelta(minutes=1),
+            reference="cart-1",
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reservations_expire_due(now=timezone.now() + timedelta(minutes=2)) == 1
+    _served(waiting, "2.000")
+
+
+def test_the_backorder_retry_is_one_task_after_commit_and_none_for_a_refusal(
+    tenant: Any, seller: Any, monkeypatch: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from commerce import tasks
+
+    a, berlin, _waiting = _backorder(tenant, seller)
+    sent: list[Any] = []
+    monkeypatch.setattr(
+        tasks.route_backorders, "apply_async", lambda kwargs=None, **options: sent.append(kwargs)
+    )
+    # a refused receipt enqueues nothing
+    with (
+        django_capture_on_commit_callbacks(execute=True) as refused,
+        pytest.raises(ValidationFailed),
+    ):
+        stock_receive(
+            tenant=tenant, actor=seller, warehouse_id=berlin.pk, product_id=a.pk, quantity="0"
+        )
+    assert (refused, sent) == ([], [])
+    # a receipt enqueues one task with ids, only once committed
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        stock_receive(
+            tenant=tenant, actor=seller, warehouse_id=berlin.pk, product_id=a.pk, quantity="1"
+        )
+    assert sent == []
+    (callback,) = callbacks
+    callback()
+    assert sent == [{"tenant_id": tenant.pk, "product_ids": [a.pk]}]
+
+
+def test_the_excess_of_a_consumed_reservation_serves_the_waiting_backorder(
+    tenant: Any, seller: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    # given 3 of A in Berlin all reserved for an order that needs only 1, and a later order
+    # waiting for 2
+    a = ProductFactory(tenant=tenant, sku="A")
+    berlin = warehouse_in(tenant, "Berlin")
+    stock_of(tenant, berlin, a, 3)
+    reserved_for = order_enter(tenant, seller, lines=[(a, 1)])
+    reservation_create(
+        tenant=tenant,
+        actor=seller,
+        warehouse_id=berlin.pk,
+        product_id=a.pk,
+        quantity="3",
+        expires_at=timezone.now() + timedelta(minutes=30),
+        sales_order_id=reserved_for.pk,
+    )
+    waiting = order_enter(tenant, seller, lines=[(a, 2)])
+    sales_order_route(tenant_id=tenant.pk, order_id=waiting.pk)
+    # when routing consumes the reservation (1 allocated, 2 back to available)
+    with django_capture_on_commit_callbacks(execute=True):
+        sales_order_route(tenant_id=tenant.pk, order_id=reserved_for.pk)
+    # then the waiting order gets the 2
+    _served(waiting, "2.000")
+    assert stock_state(tenant) == [
+        ("BER", "A", Decimal("3.000"), Decimal("3.000"), Decimal("0.000"))
+    ]

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from commerce import tasks
+from commerce.models import SalesOrder
 from commerce.services.fulfilment import (
     ShipLine,
     fulfilment_cancel,
@@ -100,6 +101,7 @@ def test_shipping_everything_completes_the_order(tenant, seller):
             {"line": _line_id(sales, 1), "shipped": "5.000", "released": "0.000"},
             {"line": _line_id(sales, 2), "shipped": "3.000", "released": "0.000"},
         ],
+        "rerouted": False,
     }
 
 
@@ -156,10 +158,16 @@ def test_a_short_shipment_releases_the_rest_and_leaves_the_order_partial(tenant,
     ]
     assert fulfilment_rows(sales) == [("A", "shipped", [(1, D("5"), D("2")), (2, D("3"), D("0"))])]
     assert order_status(sales) == ("partial", "partially_fulfilled")
-    assert journal_data(sales, "shipped")[0]["lines"] == [
-        {"line": _line_id(sales, 1), "shipped": "2.000", "released": "3.000"},
-        {"line": _line_id(sales, 2), "shipped": "0.000", "released": "3.000"},
-    ]
+    (shipped,) = journal_data(sales, "shipped")
+    assert (shipped["lines"], shipped["rerouted"]) == (
+        [
+            {"line": _line_id(sales, 1), "shipped": "2.000", "released": "3.000"},
+            {"line": _line_id(sales, 2), "shipped": "0.000", "released": "3.000"},
+        ],
+        True,
+    )
+    # and the unshipped remainder waits for routing again
+    assert SalesOrder.objects.for_tenant(tenant).get(pk=sales.pk).allocation_state == "pending"
     (partial,) = journal_data(sales, "partially_filled")
     assert partial == {"fulfilment_id": fulfilment.pk, "ordered": "8.000", "shipped": "2.000"}
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
+from commerce.models import SalesOrder
 from commerce.services.fulfilment import (
     fulfilment_cancel,
     fulfilment_deliver,
@@ -106,10 +107,12 @@ def test_cancel_releases_the_stock(tenant, seller):
         tenant=tenant, actor=seller, fulfilment_id=fulfilment.pk, reason="Damaged in picking"
     )
     # then the 4 are available again and the allocation is released; the order stays open
+    # and waits for routing again
     assert fresh(fulfilment).state == "canceled"
     assert stock_rows(tenant)[0] == ("A", "P1", D("10"), D("0"), D("0"))
     assert allocation_rows(sales) == [(1, "A", D("4"), RELEASED)]
     assert order_status(sales) == ("open", "unfulfilled")
+    assert SalesOrder.objects.for_tenant(tenant).get(pk=sales.pk).allocation_state == "pending"
     last = journal_data(sales, "fulfilment_updated")[-1]
     assert last == {
         "fulfilment_id": fulfilment.pk,
@@ -118,6 +121,7 @@ def test_cancel_releases_the_stock(tenant, seller):
         "from_state": "picking",
         "to_state": "canceled",
         "released": [{"line": sales.lines.get().pk, "quantity": "4.000"}],
+        "rerouted": True,
     }
 
 
