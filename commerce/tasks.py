@@ -1,11 +1,13 @@
 """Commerce Celery tasks: thin and idempotent; each takes ids and calls one service.
 
-Routing by name (oms_site/celery.py): ``route_*`` -> ``routing`` queue, ``channel_*`` ->
-``marketplace`` queue, the rest -> ``default``. Services are imported inside each task so that
-this module stays a thin index of entry points.
+Routing by name (oms_site/celery.py): ``route_*`` -> ``routing`` queue, ``channel_*`` and
+``channels_*`` -> ``marketplace`` queue, the rest -> ``default``. Services are imported inside
+each task so that this module stays a thin index of entry points.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from celery import shared_task
 
@@ -28,12 +30,35 @@ def channel_confirm_shipment(*, tenant_id: int, fulfilment_id: int) -> bool:
     return fulfilment_confirm_to_marketplace(tenant=tenant_id, fulfilment_id=fulfilment_id)
 
 
-@shared_task(name="commerce.tasks.channel_sync", acks_late=True, reject_on_worker_lost=True)
-def channel_sync(*, tenant_id: int, run_id: int) -> str:
-    """Run or resume a marketplace sync run (a finished run is left as is)."""
-    from commerce.services.sync import sync_run_execute
+SYNC_MAX_RETRIES = 5
 
-    run = sync_run_execute(tenant_id=tenant_id, run_id=run_id)
+
+def sync_retry_countdown(retries: int) -> int:
+    """Seconds before the next attempt after a transient database error: 10, 20, 40, ..."""
+    return min(600, 10 * 2**retries)
+
+
+@shared_task(
+    name="commerce.tasks.channel_sync",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=SYNC_MAX_RETRIES,
+)
+def channel_sync(self: Any, *, tenant_id: int, run_id: int) -> str:
+    """Run or resume a marketplace sync run (a finished run is left as is). A transient
+    database error is retried with backoff (the run resumes from its saved page); once the
+    retries are spent the run fails with the reason (``commerce.services.sync``)."""
+    from commerce.services.sync import DB_TRANSIENT, sync_run_execute, sync_run_fail
+
+    try:
+        run = sync_run_execute(tenant_id=tenant_id, run_id=run_id)
+    except DB_TRANSIENT as exc:
+        if self.request.retries >= SYNC_MAX_RETRIES:
+            reason = f"database error, {SYNC_MAX_RETRIES} retries spent: {exc}"
+            sync_run_fail(tenant_id=tenant_id, run_id=run_id, reason=reason)
+            raise
+        raise self.retry(exc=exc, countdown=sync_retry_countdown(self.request.retries)) from exc
     return run.status if run is not None else "missing"
 
 

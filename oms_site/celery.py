@@ -34,6 +34,7 @@ app.conf.task_routes = {
     "trading.tasks.venue_*": {"queue": "venues"},
     "commerce.tasks.route_*": {"queue": "routing"},
     "commerce.tasks.channel_*": {"queue": "marketplace"},
+    "commerce.tasks.channels_*": {"queue": "marketplace"},
     "compliance.tasks.*": {"queue": "surveillance"},
 }
 

@@ -11,10 +11,23 @@ HMAC-SHA256, keyed by the app secret, of every parameter sorted by name and conc
   ``yyyy-MM-dd HH:mm:ss`` in the marketplace's time zone (``channel.timezone``, e.g.
   ``America/Los_Angeles``), as are ``gmt_create``/``gmt_update`` in the answer; they are
   converted from and to UTC here. The sync window is cut into modified-date windows of at most
-  :attr:`AliExpressConnector.window_days` days, each paged by ``current_page``; the page token
-  is ``"<window index>:<page>"``.
+  :attr:`AliExpressConnector.window_days` days, each paged by ``current_page`` (from 1, pages
+  of the ``page_size`` the answer states, which may be smaller than asked); the answer's
+  ``result`` carries ``total_count`` (orders in the window), ``total_page``, ``current_page``,
+  ``page_size`` and ``target_list.order_dto``. The page token is
+  ``"<window index>:<page>:<total_count of the page before>"``.
+- Orders changing mid-run: pages are numbered over the modified-date window. A buyer's change
+  stamps the order with the current time, after the window's end, so it leaves the window and
+  every later order moves one place forward: the next page would skip one. Orders never enter
+  the window (its end is in the past), so when ``total_count`` is ``d`` lower than the previous
+  page's, the next page read is the one holding offset ``(page - 1) * page_size - d`` (see
+  ``base.shifted_back``); the orders read twice are skipped by the upsert, and the order that
+  left is read by the next run. The total travels in the saved page token, so a resumed run
+  still compares with it.
 - Fulfil: ``aliexpress.solution.order.fulfill`` with ``service_name`` (carrier),
-  ``out_ref`` (order id), ``send_type`` (``all``/``part``) and ``logistics_no`` (tracking).
+  ``out_ref`` (order id), ``send_type`` and ``logistics_no`` (tracking). ``send_type`` is
+  ``all`` only for the package that ships the last units of the order (AliExpress then moves
+  the order to WAIT_BUYER_ACCEPT_GOODS and takes no further package), ``part`` for any other.
 - An ``error_response`` object is a refusal (code ``7``/``ApiCallLimit`` = throttled).
 
 Credentials: ``app_key``, ``app_secret``, ``access_token``.
@@ -46,9 +59,11 @@ from commerce.marketplaces.base import (
     ShipmentConfirmation,
     Window,
     connector_register,
+    page_of,
+    shifted_back,
 )
 from commerce.marketplaces.http import HttpClient, MarketplaceError, Throttled
-from commerce.marketplaces.util import BadOrder, decimal_of, mapping, text
+from commerce.marketplaces.util import BadOrder, Json, count_of
 
 ZERO = Decimal("0")
 LOCAL_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -86,6 +101,19 @@ def sign(params: dict[str, str], secret: str) -> str:
     return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest().upper()
 
 
+def _token(token: str | None) -> tuple[int, int, int | None]:
+    """``"<window index>:<page>[:<total>]"`` -> (window index, page, total of the page before)."""
+    parts = (token or "0:1").split(":")
+    try:
+        index, number = int(parts[0]), int(parts[1])
+        total = int(parts[2]) if len(parts) > 2 and parts[2] else None
+    except (ValueError, IndexError):
+        raise MarketplaceError(f"Bad saved page token {token!r}.") from None
+    if index < 0 or number < 1:
+        raise MarketplaceError(f"Bad saved page token {token!r}.")
+    return index, number, total
+
+
 class AliExpressConnector(Connector):
     page_size = 50
     window_days = 15
@@ -101,16 +129,17 @@ class AliExpressConnector(Connector):
     def local(self, moment: datetime) -> str:
         return moment.astimezone(self.zone).strftime(LOCAL_FORMAT)
 
-    def from_local(self, value: Any, *, what: str) -> datetime:
-        if not isinstance(value, str) or not value:
-            raise BadOrder(f"{what} is missing.")
+    def from_local(self, raw: Json, key: str) -> datetime:
+        value = raw.text(key, 40)
+        if not value:
+            raise BadOrder(f"{key} is missing.", field=key)
         try:
             naive = datetime.strptime(value, LOCAL_FORMAT)
         except ValueError:
-            raise BadOrder(f"{what} {value!r} is not yyyy-MM-dd HH:mm:ss.") from None
+            raise BadOrder(f"{key} {value!r} is not yyyy-MM-dd HH:mm:ss.", field=key) from None
         return naive.replace(tzinfo=self.zone).astimezone(UTC)
 
-    def call(self, method: str, business: dict[str, Any]) -> dict[str, Any]:
+    def call(self, method: str, business: dict[str, Any]) -> Json:
         params = {
             "method": method,
             "app_key": self.credential("app_key"),
@@ -121,15 +150,15 @@ class AliExpressConnector(Connector):
         }
         params["sign"] = sign(params, self.credential("app_secret"))
         answer = self.http.request("POST", "/sync", form=params)
-        body = mapping(answer.json(), what="AliExpress response")
+        body = Json.answer(answer.json(), "AliExpress response")
         if "error_response" in body:
-            error = mapping(body["error_response"], what="error_response")
-            code = str(error.get("code", ""))
-            message = f"{method}: {code} {text(error.get('msg'), 200)}"
+            error = body.obj("error_response")
+            code = error.text("code", 64)
+            message = f"{method}: {code} {error.text('msg', 200)}"
             if code in ("7", "ApiCallLimit"):
                 raise Throttled(message, retry_after=1.0)
             raise MarketplaceError(message)
-        return dict(body)
+        return body
 
     def windows(self, window: Window) -> list[Window]:
         cuts, start, step = [], window.start, timedelta(days=self.window_days)
@@ -140,11 +169,10 @@ class AliExpressConnector(Connector):
 
     def fetch_page(self, window: Window, token: str | None) -> Page:
         cuts = self.windows(window)
-        try:
-            index, number = (int(part) for part in (token or "0:1").split(":"))
-            cut = cuts[index]
-        except (ValueError, IndexError):
-            raise MarketplaceError(f"Bad saved page token {token!r}.") from None
+        index, number, previous_total = _token(token)
+        if index >= len(cuts):
+            raise MarketplaceError(f"Bad saved page token {token!r}.")
+        cut = cuts[index]
         body = self.call(
             LIST_METHOD,
             {
@@ -154,80 +182,66 @@ class AliExpressConnector(Connector):
                 "page_size": self.page_size,
             },
         )
-        response = mapping(
-            body.get("aliexpress_solution_order_get_response", {}), what="order.get response"
-        )
-        result = mapping(response.get("result", {}), what="result")
+        result = body.obj("aliexpress_solution_order_get_response").obj("result")
         if result.get("success") is False:
-            raise MarketplaceError(f"order.get: {text(result.get('error_message'), 200)}")
-        targets = mapping(result.get("target_list") or {}, what="target_list")
-        raw_orders = targets.get("order_dto") or []
-        if not isinstance(raw_orders, list):
-            raise MarketplaceError("target_list.order_dto is not a list.")
-        total_page = result.get("total_page")
-        more = isinstance(total_page, int) and number < total_page
-        if more:
-            next_token: str | None = f"{index}:{number + 1}"
-        elif index + 1 < len(cuts):
-            next_token = f"{index + 1}:1"
-        else:
-            next_token = None
-        page = Page(orders=[], next_token=next_token)
-        for raw in raw_orders:
-            raw = mapping(raw, what="order_dto")
-            order_id = text(raw.get("order_id"), 128)
-            try:
-                page.orders.append(self._order(raw, order_id))
-            except BadOrder as exc:
-                page.rejected.append((order_id or "?", str(exc)))
-        return page
+            raise MarketplaceError(f"order.get: {result.text('error_message', 200)}")
+        raw_orders = result.obj("target_list").array("order_dto")
+        next_token = self._next_token(result, index, number, previous_total, len(cuts))
+        return page_of(raw_orders, id_key="order_id", parse=self._order, next_token=next_token)
 
-    def _order(self, raw: Any, order_id: str) -> MarketOrder:
-        if not order_id:
-            raise BadOrder("order_id is missing.")
-        status = text(raw.get("order_status"), 40)
+    def _next_token(
+        self, result: Json, index: int, number: int, previous_total: int | None, cuts: int
+    ) -> str | None:
+        total = count_of(result.get("total_count"))
+        size = count_of(result.get("page_size")) or self.page_size
+        back = shifted_back((number - 1) * size, previous_total, total)
+        if back is not None:
+            return f"{index}:{back // size + 1}:{total}"
+        total_page = count_of(result.get("total_page"))
+        if total_page is not None and number < total_page:
+            return f"{index}:{number + 1}:{'' if total is None else total}"
+        if index + 1 < cuts:
+            return f"{index + 1}:1"
+        return None
+
+    def _order(self, raw: Json, order_id: str) -> MarketOrder:
+        status = raw.text("order_status", 40)
         state = STATUS_MAP.get(status)
         if state is None:
-            raise BadOrder(f"Unknown order_status {status!r}.")
-        if status == "FINISH" and raw.get("end_reason") in CANCEL_REASONS:
+            raise BadOrder(f"Unknown order_status {status!r}.", field="order_status")
+        if status == "FINISH" and raw.text("end_reason", 64) in CANCEL_REASONS:
             state = MarketState.CANCELED
-        products = (raw.get("product_list") or {}).get("order_product_dto") or []
         currency = ""
         lines = []
-        for item in products:
-            if not isinstance(item, dict):
-                raise BadOrder("order_product_dto entry is not an object.")
-            price = item.get("product_unit_price") or {}
-            currency = currency or text(price.get("currency_code"), 3)
+        for item in raw.obj("product_list").objs("order_product_dto"):
+            price = item.obj("product_unit_price")
+            currency = currency or price.text("currency_code", 3)
             lines.append(
                 MarketLine(
-                    external_line_id=text(item.get("child_id"), 128),
-                    sku=text(item.get("sku_code"), 64),
-                    quantity=decimal_of(item.get("product_count"), what="product_count"),
-                    unit_price=decimal_of(price.get("amount"), what="product_unit_price.amount"),
+                    external_line_id=item.text("child_id", 128),
+                    sku=item.text("sku_code", 64),
+                    quantity=item.decimal("product_count"),
+                    unit_price=price.decimal("amount"),
                 )
             )
-        shipping = decimal_of(
-            (raw.get("logistics_amount") or {}).get("amount"), what="logistics_amount", default=ZERO
-        )
-        address = raw.get("receipt_address") or {}
+        address = raw.obj("receipt_address")
         return MarketOrder(
             external_id=order_id,
             state=state,
             marketplace_status=status,
-            updated_at=self.from_local(raw.get("gmt_update"), what="gmt_update"),
-            placed_at=self.from_local(raw.get("gmt_create"), what="gmt_create"),
+            updated_at=self.from_local(raw, "gmt_update"),
+            placed_at=self.from_local(raw, "gmt_create"),
             currency=currency,
             lines=tuple(lines),
-            shipping_total=shipping,
-            customer_name=text(raw.get("buyer_signer_fullname"), 200),
-            ship_name=text(address.get("contact_person"), 200),
-            ship_line1=text(address.get("detail_address"), 200),
-            ship_line2=text(address.get("address2"), 200),
-            ship_city=text(address.get("city"), 100),
-            ship_region=text(address.get("province"), 100),
-            ship_postal_code=text(address.get("zip"), 20),
-            ship_country=text(address.get("country"), 2).upper(),
+            shipping_total=raw.obj("logistics_amount").decimal("amount", default=ZERO),
+            customer_name=raw.text("buyer_signer_fullname", 200),
+            ship_name=address.text("contact_person", 200),
+            ship_line1=address.text("detail_address", 200),
+            ship_line2=address.text("address2", 200),
+            ship_city=address.text("city", 100),
+            ship_region=address.text("province", 100),
+            ship_postal_code=address.text("zip", 20),
+            ship_country=address.text("country", 2).upper(),
         )
 
     def confirm_shipment(self, confirmation: ShipmentConfirmation) -> None:
@@ -236,16 +250,13 @@ class AliExpressConnector(Connector):
             {
                 "service_name": confirmation.carrier or "OTHER",
                 "out_ref": confirmation.external_id,
-                "send_type": "all",
+                "send_type": "all" if confirmation.completes_order else "part",
                 "logistics_no": confirmation.tracking_number,
             },
         )
-        response = mapping(
-            body.get("aliexpress_solution_order_fulfill_response", {}), what="fulfill response"
-        )
-        result = mapping(response.get("result", {}), what="result")
+        result = body.obj("aliexpress_solution_order_fulfill_response").obj("result")
         if result.get("result_success") is False:
-            raise MarketplaceError(f"order.fulfill: {text(result.get('result_error_desc'), 200)}")
+            raise MarketplaceError(f"order.fulfill: {result.text('result_error_desc', 200)}")
 
 
 connector_register("aliexpress", AliExpressConnector)

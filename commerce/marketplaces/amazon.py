@@ -9,12 +9,24 @@
   ``&MaxResultsPerPage=100`` then ``&NextToken=..`` until the payload has no ``NextToken``.
   Amazon refuses a ``LastUpdatedBefore`` later than two minutes before the request, hence
   :attr:`AmazonConnector.settle_seconds`.
+  ``NextToken`` is a server-side cursor: an order changing while the run pages does not shift
+  the later pages (it leaves the window, its change is read by the next run).
 - ``GET /orders/v0/orders/{AmazonOrderId}/orderItems`` (``NextToken`` paging as well) for each
-  order: ``ItemPrice``, ``ItemTax``, ``PromotionDiscount`` and ``ShippingPrice`` are amounts for
-  the whole quantity; the unit price is ``ItemPrice / QuantityOrdered``.
+  open or canceled order: ``ItemPrice``, ``ItemTax``, ``PromotionDiscount`` and
+  ``ShippingPrice`` are amounts for the whole quantity; the unit price is
+  ``ItemPrice / QuantityOrdered``.
+- Rate limits: getOrderItems is documented at 0.5 requests/s with a burst of 30, far below a
+  page of 100 orders. The connector paces these calls itself (a token bucket of the documented
+  burst, refilled at the rate Amazon states in ``x-amzn-RateLimit-Limit`` on each answer), and
+  keeps the items it already has, keyed by order id and ``LastUpdateDate``, while a page is
+  retried after a 429: a retry fetches only the missing ones. They are dropped once the page is
+  returned (at most one page's items are held).
 - confirmShipment: ``POST /orders/v0/orders/{AmazonOrderId}/shipmentConfirmation`` with
-  ``marketplaceId`` and a ``packageDetail`` (carrier code, tracking number, ship date, order
-  items and quantities); Amazon answers 204.
+  ``marketplaceId`` and a ``packageDetail`` (``packageReferenceId``, carrier code, tracking
+  number, ship date, order items and quantities); Amazon answers 204. ``packageReferenceId``
+  identifies the package within the order (a positive number): the fulfilment's id, so two
+  packages of one order are two packages at Amazon, and a confirmation sent again for the same
+  package edits it instead of adding one.
 
 Credentials (``channel.credentials``): ``client_id``, ``client_secret``, ``refresh_token``.
 
@@ -49,6 +61,7 @@ from commerce.marketplaces.base import (
     ShipmentConfirmation,
     Window,
     connector_register,
+    page_of,
 )
 from commerce.marketplaces.http import (
     HttpClient,
@@ -56,19 +69,14 @@ from commerce.marketplaces.http import (
     MarketplaceError,
     Transient,
 )
-from commerce.marketplaces.util import (
-    BadOrder,
-    decimal_of,
-    iso_utc,
-    mapping,
-    object_list,
-    parse_time,
-    text,
-)
+from commerce.marketplaces.util import BadOrder, Json, Pacer, iso_utc
 
 DEFAULT_AUTH_ENDPOINT = "https://api.amazon.com/auth/o2/token"
 ZERO = Decimal("0")
 UNIT = Decimal("0.0001")
+TOKEN_LIMIT = 65536  # a NextToken is opaque: never cut
+ITEMS_RATE = 0.5  # getOrderItems: documented requests/second ...
+ITEMS_BURST = 30  # ... and burst
 
 STATUS_MAP: dict[str, MarketState] = {
     "Pending": MarketState.PENDING,
@@ -82,18 +90,15 @@ STATUS_MAP: dict[str, MarketState] = {
 }
 
 
-def _money(value: Any, *, what: str) -> Decimal:
-    if value is None:
-        return ZERO
-    if not isinstance(value, dict):
-        raise BadOrder(f"{what} is not a Money object.")
-    return decimal_of(value.get("Amount"), what=f"{what}.Amount", default=ZERO)
+def _money(parent: Json, key: str) -> Decimal:
+    return parent.obj(key).decimal("Amount", default=ZERO)
 
 
 class AmazonConnector(Connector):
     credential_keys = ("client_id", "client_secret", "refresh_token")
     settle_seconds = 120
     page_size = 100
+    items_burst = ITEMS_BURST
 
     def __init__(self, channel: Any) -> None:
         super().__init__(channel)
@@ -101,6 +106,9 @@ class AmazonConnector(Connector):
         self.auth_url = channel.auth_endpoint or DEFAULT_AUTH_ENDPOINT
         if not channel.marketplace_id:
             raise MarketplaceError(f"Channel {channel.code}: marketplace_id is not set.")
+        self.items_pacer = Pacer(rate=ITEMS_RATE, burst=self.items_burst)
+        # items fetched for the page being read, by (order id, LastUpdateDate)
+        self.items_held: dict[tuple[str, str], list[Json]] = {}
 
     def close(self) -> None:
         self.http.close()
@@ -132,18 +140,22 @@ class AmazonConnector(Connector):
             )
         finally:
             auth.close()
-        body = mapping(answer.json(), what="LWA token response")
+        body = Json.answer(answer.json(), "LWA token response")
         token = body.get("access_token")
         if not isinstance(token, str) or not token:
             raise MalformedResponse("LWA token response has no access_token.")
         try:
-            expires_in = int(body.get("expires_in", 3600))
+            expires_in = int(body.get("expires_in") or 3600)
         except (TypeError, ValueError):
             expires_in = 3600
         cache.set(key, token, timeout=max(1, expires_in - 60))
         return token
 
-    def _get(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
+    def _get(self, path: str, params: dict[str, Any], *, pacer: Pacer | None = None) -> Json:
+        if pacer is not None:
+            wait = pacer.wait()
+            if wait > 0:
+                self.sleep(wait)
         try:
             answer = self.http.request(
                 "GET", path, params=params, headers={"x-amz-access-token": self.access_token()}
@@ -153,9 +165,9 @@ class AmazonConnector(Connector):
                 cache.delete(self._cache_key())
                 raise Transient(str(exc)) from None
             raise
-        body = mapping(answer.json(), what="SP-API response")
-        payload = mapping(body.get("payload", {}), what="payload")
-        return dict(payload)
+        if pacer is not None:
+            pacer.update(answer.header("x-amzn-RateLimit-Limit"))
+        return Json.answer(answer.json(), "SP-API response").obj("payload")
 
     # --- orders ------------------------------------------------------------------------------
 
@@ -170,62 +182,60 @@ class AmazonConnector(Connector):
                 MaxResultsPerPage=self.page_size,
             )
         payload = self._get("/orders/v0/orders", params)
-        raw_orders = object_list(payload, "Orders", what="payload")
-        page = Page(orders=[], next_token=payload.get("NextToken") or None)
-        for raw in raw_orders:
-            raw = mapping(raw, what="Order")
-            order_id = text(raw.get("AmazonOrderId"), 128)
-            try:
-                page.orders.append(self._order(raw, order_id))
-            except BadOrder as exc:
-                page.rejected.append((order_id or "?", str(exc)))
+        next_token = payload.text("NextToken", TOKEN_LIMIT) or None
+        orders = payload.array("Orders")
+        page = page_of(orders, id_key="AmazonOrderId", parse=self._order, next_token=next_token)
+        self.items_held.clear()  # the page is complete: its items are no longer needed
         return page
 
-    def _items(self, order_id: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
+    def _items(self, order_id: str, updated: str) -> list[Json]:
+        """The order's items (those held from an earlier attempt of this page if the order has
+        not changed since)."""
+        key = (order_id, updated)
+        held = self.items_held.get(key)
+        if held is not None:
+            return held
+        items: list[Json] = []
         token: str | None = None
         while True:
             params = {"NextToken": token} if token else {}
-            payload = self._get(f"/orders/v0/orders/{order_id}/orderItems", params)
-            items.extend(
-                dict(mapping(i, what="OrderItem"))
-                for i in object_list(payload, "OrderItems", what="payload")
+            payload = self._get(
+                f"/orders/v0/orders/{order_id}/orderItems", params, pacer=self.items_pacer
             )
-            token = payload.get("NextToken") or None
+            items.extend(Json.order(payload.value).objs("OrderItems"))
+            token = payload.text("NextToken", TOKEN_LIMIT) or None
             if not token:
+                self.items_held[key] = items
                 return items
 
-    def _order(self, raw: Any, order_id: str) -> MarketOrder:
-        if not order_id:
-            raise BadOrder("AmazonOrderId is missing.")
-        status = text(raw.get("OrderStatus"), 40)
+    def _order(self, raw: Json, order_id: str) -> MarketOrder:
+        status = raw.text("OrderStatus", 40)
         state = STATUS_MAP.get(status)
         if state is None:
-            raise BadOrder(f"Unknown OrderStatus {status!r}.")
-        total = raw.get("OrderTotal") or {}
-        currency = text(total.get("CurrencyCode") if isinstance(total, dict) else "", 3)
-        updated = parse_time(raw.get("LastUpdateDate"), what="LastUpdateDate")
-        placed = parse_time(raw.get("PurchaseDate"), what="PurchaseDate")
-        address = raw.get("ShippingAddress") or {}
-        buyer = raw.get("BuyerInfo") or {}
+            raise BadOrder(f"Unknown OrderStatus {status!r}.", field="OrderStatus")
+        currency = raw.obj("OrderTotal").text("CurrencyCode", 3)
+        updated = raw.time("LastUpdateDate")
+        placed = raw.time("PurchaseDate")
+        address = raw.obj("ShippingAddress")
+        buyer = raw.obj("BuyerInfo")
         lines: list[MarketLine] = []
         shipping = ZERO
         if state in (MarketState.OPEN, MarketState.CANCELED):
-            for item in self._items(order_id):
-                quantity = decimal_of(item.get("QuantityOrdered"), what="QuantityOrdered")
-                price = _money(item.get("ItemPrice"), what="ItemPrice")
-                currency = currency or text((item.get("ItemPrice") or {}).get("CurrencyCode"), 3)
+            for item in self._items(order_id, raw.text("LastUpdateDate", 64)):
+                quantity = item.decimal("QuantityOrdered")
+                price = _money(item, "ItemPrice")
+                currency = currency or item.obj("ItemPrice").text("CurrencyCode", 3)
                 lines.append(
                     MarketLine(
-                        external_line_id=text(item.get("OrderItemId"), 128),
-                        sku=text(item.get("SellerSKU"), 64),
+                        external_line_id=item.text("OrderItemId", 128),
+                        sku=item.text("SellerSKU", 64),
                         quantity=quantity,
                         unit_price=(price / quantity).quantize(UNIT) if quantity else price,
-                        tax=_money(item.get("ItemTax"), what="ItemTax"),
-                        discount=_money(item.get("PromotionDiscount"), what="PromotionDiscount"),
+                        tax=_money(item, "ItemTax"),
+                        discount=_money(item, "PromotionDiscount"),
                     )
                 )
-                shipping += _money(item.get("ShippingPrice"), what="ShippingPrice")
+                shipping += _money(item, "ShippingPrice")
         return MarketOrder(
             external_id=order_id,
             state=state,
@@ -235,15 +245,15 @@ class AmazonConnector(Connector):
             currency=currency,
             lines=tuple(lines),
             shipping_total=shipping,
-            customer_name=text(buyer.get("BuyerName"), 200),
-            customer_email=text(buyer.get("BuyerEmail"), 254),
-            ship_name=text(address.get("Name"), 200),
-            ship_line1=text(address.get("AddressLine1"), 200),
-            ship_line2=text(address.get("AddressLine2"), 200),
-            ship_city=text(address.get("City"), 100),
-            ship_region=text(address.get("StateOrRegion"), 100),
-            ship_postal_code=text(address.get("PostalCode"), 20),
-            ship_country=text(address.get("CountryCode"), 2).upper(),
+            customer_name=buyer.text("BuyerName", 200),
+            customer_email=buyer.text("BuyerEmail", 254),
+            ship_name=address.text("Name", 200),
+            ship_line1=address.text("AddressLine1", 200),
+            ship_line2=address.text("AddressLine2", 200),
+            ship_city=address.text("City", 100),
+            ship_region=address.text("StateOrRegion", 100),
+            ship_postal_code=address.text("PostalCode", 20),
+            ship_country=address.text("CountryCode", 2).upper(),
         )
 
     # --- shipment confirmation ---------------------------------------------------------------
@@ -252,7 +262,7 @@ class AmazonConnector(Connector):
         body = {
             "marketplaceId": confirmation.marketplace_id or self.channel.marketplace_id,
             "packageDetail": {
-                "packageReferenceId": "1",
+                "packageReferenceId": confirmation.package_id,
                 "carrierCode": confirmation.carrier or "Other",
                 "trackingNumber": confirmation.tracking_number,
                 "shipDate": iso_utc(confirmation.shipped_at),

@@ -10,6 +10,18 @@ The token is saved on the ``SyncRun`` after each page is stored, so a retried or
 resumes at the page it had not finished. Tokens are whatever the marketplace pages by
 (Amazon's ``NextToken``, eBay's offset, AliExpress's page number, Shopify's ``page_info`` URL).
 
+Shape: a connector reads every answer through ``commerce.marketplaces.util.Json`` and builds
+its pages with :func:`page_of`: an order of the wrong shape is a rejection of that order
+(``Page.rejected``), an envelope of the wrong shape a ``MalformedResponse`` (the run fails).
+
+Paging while orders change: the window's end is in the past, so while a run pages, an order can
+only *leave* the window (a change stamps it with the current time), never enter it. A
+marketplace paging by offset or page number then shifts every later order one place forward,
+and the page read next would skip one; the connectors of such marketplaces (eBay, AliExpress)
+keep the window's ``total`` of the previous page in the page token and step back by the drop
+(see each connector). Cursor paging (Amazon's ``NextToken``, Shopify's ``page_info``) does not
+shift.
+
 Status mapping: each connector maps its marketplace's order states onto :class:`MarketState`:
 ``open`` (to be fulfilled by us), ``canceled`` (cancel the order here), ``shipped`` (already
 shipped, e.g. fulfilled by the marketplace: imported for the record, not routed), ``pending``
@@ -19,12 +31,15 @@ shipped, e.g. fulfilled by the marketplace: imported for the record, not routed)
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
+
+from commerce.marketplaces.util import BadOrder, Json
 
 if TYPE_CHECKING:
     from commerce.models import Channel
@@ -91,11 +106,19 @@ class ShipmentLine:
 
 @dataclass(frozen=True)
 class ShipmentConfirmation:
+    """One package shipped for a marketplace order.
+
+    ``package_id`` identifies the package within the order (our fulfilment id: a positive
+    number, as Amazon's ``packageReferenceId`` requires); ``completes_order`` is true when this
+    package ships the last units of the order not yet confirmed (AliExpress's ``send_type``)."""
+
     external_id: str
     carrier: str
     tracking_number: str
     shipped_at: datetime
     lines: tuple[ShipmentLine, ...]
+    package_id: str
+    completes_order: bool
     marketplace_id: str = ""
 
 
@@ -110,6 +133,8 @@ class Connector(abc.ABC):
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
         self.credentials: dict[str, Any] = dict(channel.credentials or {})
+        #: How the connector waits when it paces its own requests (the sync run sets its own).
+        self.sleep: Callable[[float], None] = time.sleep
 
     def credential(self, key: str) -> str:
         from commerce.marketplaces.http import MarketplaceError
@@ -129,6 +154,46 @@ class Connector(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
+
+
+def page_of(
+    raw_orders: list[Any],
+    *,
+    id_key: str,
+    parse: Callable[[Json, str], MarketOrder],
+    next_token: str | None,
+    total: int | None = None,
+) -> Page:
+    """A page of the orders of an answer; an order of the wrong shape (``BadOrder``) is
+    rejected with its external id (``"?"`` when it has none) and the reason."""
+    page = Page(orders=[], next_token=next_token, total=total)
+    for raw in raw_orders:
+        try:
+            order = Json.order(raw)
+            order_id = order.text(id_key, 128)
+            if not order_id:
+                raise BadOrder(f"{id_key} is missing.", field=id_key)
+            page.orders.append(parse(order, order_id))
+        except BadOrder as exc:
+            page.rejected.append((_id_of(raw, id_key), str(exc)))
+    return page
+
+
+def shifted_back(offset: int, previous_total: int | None, total: int | None) -> int | None:
+    """Offset paging: where to read next when the window's ``total`` dropped since the
+    previous page (None when it did not). ``d`` orders left the window; up to ``d`` orders not
+    yet read moved to before ``offset``, so reading again from ``offset - d`` finds them (what
+    is read twice is skipped by the upsert: stored and unchanged)."""
+    if previous_total is None or total is None or total >= previous_total:
+        return None
+    return max(0, offset - (previous_total - total))
+
+
+def _id_of(raw: Any, id_key: str) -> str:
+    value = raw.get(id_key) if isinstance(raw, Mapping) else None
+    if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
+        return str(value)[:128]
+    return "?"
 
 
 _registry: dict[str, Callable[[Channel], Connector]] = {}

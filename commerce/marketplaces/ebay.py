@@ -6,10 +6,23 @@
   instead carry a ready ``access_token``.
 - getOrders: ``GET /sell/fulfillment/v1/order?filter=lastmodifieddate:[FROM..TO]&limit=200
   &offset=N``; the answer has ``total``, ``offset``, ``limit``, ``next`` and ``orders``. The page
-  token is the next offset.
+  token is ``"<next offset>:<total>"``: the offset to read and the window's ``total`` the page
+  before it reported (a plain ``"<offset>"`` is read with the total unknown).
+- Orders changing mid-run: eBay pages by offset over the modified-date window. A buyer's change
+  stamps the order with the current time, after the window's end, so it leaves the window and
+  every order after it moves one place forward: the next page would skip one. Orders never
+  enter the window (its end is in the past), so when a page's ``total`` is ``d`` lower than the
+  previous page's, the next page is read from ``offset - d`` (see ``base.shifted_back``); the
+  orders read twice are skipped by the upsert, and the order that left is read by the next run.
+  The total travels in the saved page token, so a resumed run still compares with it.
 - createShippingFulfillment: ``POST /sell/fulfillment/v1/order/{orderId}/shipping_fulfillment``
   with ``lineItems`` (``lineItemId``, ``quantity``), ``shippedDate``, ``shippingCarrierCode``,
-  ``trackingNumber``; eBay answers 201 with a ``Location``.
+  ``trackingNumber``; eBay answers 201 with a ``Location``. eBay does not deduplicate these, so
+  a confirmation sent again (the worker died after the call, before our commit) would create a
+  second fulfillment: the connector first reads the order's fulfillments (getShippingFulfillments,
+  ``GET .../order/{orderId}/shipping_fulfillment``: ``fulfillments[].shipmentTrackingNumber``)
+  and does not post one whose tracking number is already there. A package without a tracking
+  number cannot be recognised and is always posted.
 
 Credentials: ``client_id``, ``client_secret``, ``refresh_token`` (or ``access_token``).
 
@@ -17,10 +30,16 @@ Status mapping (first match wins):
 
 =========================================  ========
 ``cancelStatus.cancelState == CANCELED``   canceled
+``orderPaymentStatus == FULLY_REFUNDED``   canceled
 ``orderPaymentStatus`` PENDING or FAILED   pending
 ``orderFulfillmentStatus == FULFILLED``    shipped
 otherwise (NOT_STARTED, IN_PROGRESS)       open
 =========================================  ========
+
+A fully refunded order has nothing left to ship and must not be imported as a new open order:
+it maps to canceled (never imported if first seen so; an imported order not yet shipped is
+canceled here and its stock released; one already shipped gets a note for staff, the return
+follows). A partially refunded one (PARTIALLY_REFUNDED) still has goods to ship: open.
 
 Amounts: ``lineItemCost`` is the line's price for the whole quantity; line tax is the sum of
 ``taxes[].amount``, line discount the sum of ``appliedPromotions[].discountAmount``, shipping
@@ -45,17 +64,11 @@ from commerce.marketplaces.base import (
     ShipmentConfirmation,
     Window,
     connector_register,
+    page_of,
+    shifted_back,
 )
 from commerce.marketplaces.http import HttpClient, MalformedResponse, MarketplaceError
-from commerce.marketplaces.util import (
-    BadOrder,
-    decimal_of,
-    iso_utc,
-    mapping,
-    object_list,
-    parse_time,
-    text,
-)
+from commerce.marketplaces.util import Json, count_of, iso_utc
 
 DEFAULT_AUTH_ENDPOINT = "https://api.ebay.com/identity/v1/oauth2/token"
 SCOPE = "https://api.ebay.com/oauth/api_scope/sell.fulfillment"
@@ -64,12 +77,34 @@ UNIT = Decimal("0.0001")
 BASE = "/sell/fulfillment/v1"
 
 
-def _amount(value: Any, *, what: str) -> Decimal:
-    if value is None:
-        return ZERO
-    if not isinstance(value, dict):
-        raise BadOrder(f"{what} is not an Amount object.")
-    return decimal_of(value.get("value"), what=f"{what}.value", default=ZERO)
+def _amount(parent: Json, key: str) -> Decimal:
+    return parent.obj(key).decimal("value", default=ZERO)
+
+
+def _state(raw: Json) -> tuple[MarketState, str]:
+    """The order's state and the marketplace status recorded (see the table above)."""
+    payment = raw.text("orderPaymentStatus", 40)
+    fulfilment = raw.text("orderFulfillmentStatus", 40)
+    if raw.obj("cancelStatus").text("cancelState", 40) == "CANCELED":
+        return MarketState.CANCELED, "CANCELED"
+    if payment == "FULLY_REFUNDED":
+        return MarketState.CANCELED, payment
+    if payment in ("PENDING", "FAILED"):
+        return MarketState.PENDING, payment
+    if fulfilment == "FULFILLED":
+        return MarketState.SHIPPED, fulfilment
+    return MarketState.OPEN, fulfilment or "NOT_STARTED"
+
+
+def _token(token: str | None) -> tuple[int, int | None]:
+    """``"<offset>:<total>"`` (or a plain offset) -> (offset, total of the page before)."""
+    if not token:
+        return 0, None
+    offset, _, total = token.partition(":")
+    try:
+        return max(0, int(offset)), int(total) if total else None
+    except ValueError:
+        raise MarketplaceError(f"Bad saved page token {token!r}.") from None
 
 
 class EbayConnector(Connector):
@@ -105,12 +140,12 @@ class EbayConnector(Connector):
             )
         finally:
             auth.close()
-        body = mapping(answer.json(), what="eBay token response")
+        body = Json.answer(answer.json(), "eBay token response")
         token = body.get("access_token")
         if not isinstance(token, str) or not token:
             raise MalformedResponse("eBay token response has no access_token.")
         try:
-            expires_in = int(body.get("expires_in", 7200))
+            expires_in = int(body.get("expires_in") or 7200)
         except (TypeError, ValueError):
             expires_in = 7200
         cache.set(key, token, timeout=max(1, expires_in - 60))
@@ -120,105 +155,84 @@ class EbayConnector(Connector):
         return {"Authorization": f"Bearer {self.access_token()}"}
 
     def fetch_page(self, window: Window, token: str | None) -> Page:
-        try:
-            offset = int(token) if token else 0
-        except ValueError:
-            raise MarketplaceError(f"Bad saved page token {token!r}.") from None
+        offset, previous_total = _token(token)
         params = {
             "filter": f"lastmodifieddate:[{iso_utc(window.start)}..{iso_utc(window.end)}]",
             "limit": self.page_size,
             "offset": offset,
         }
         answer = self.http.request("GET", f"{BASE}/order", params=params, headers=self._headers())
-        body = mapping(answer.json(), what="getOrders response")
-        raw_orders = object_list(body, "orders", what="getOrders")
-        total = body.get("total")
-        page = Page(
-            orders=[],
-            next_token=str(offset + len(raw_orders)) if body.get("next") and raw_orders else None,
-            total=total if isinstance(total, int) else None,
+        body = Json.answer(answer.json(), "getOrders response")
+        raw_orders = body.array("orders")
+        total = count_of(body.get("total"))
+        following = shifted_back(offset, previous_total, total)
+        if following is None and body.get("next") and raw_orders:
+            following = offset + len(raw_orders)
+        next_token = None
+        if following is not None:
+            next_token = f"{following}:{'' if total is None else total}"
+        return page_of(
+            raw_orders, id_key="orderId", parse=self._order, next_token=next_token, total=total
         )
-        for raw in raw_orders:
-            raw = mapping(raw, what="order")
-            order_id = text(raw.get("orderId"), 128)
-            try:
-                page.orders.append(self._order(raw, order_id))
-            except BadOrder as exc:
-                page.rejected.append((order_id or "?", str(exc)))
-        return page
 
-    def _order(self, raw: Any, order_id: str) -> MarketOrder:
-        if not order_id:
-            raise BadOrder("orderId is missing.")
-        cancel = (raw.get("cancelStatus") or {}).get("cancelState", "")
-        payment = text(raw.get("orderPaymentStatus"), 40)
-        fulfilment = text(raw.get("orderFulfillmentStatus"), 40)
-        if cancel == "CANCELED":
-            state, status = MarketState.CANCELED, "CANCELED"
-        elif payment in ("PENDING", "FAILED"):
-            state, status = MarketState.PENDING, payment
-        elif fulfilment == "FULFILLED":
-            state, status = MarketState.SHIPPED, fulfilment
-        else:
-            state, status = MarketState.OPEN, fulfilment or "NOT_STARTED"
-        summary = raw.get("pricingSummary") or {}
-        currency = text((summary.get("total") or {}).get("currency"), 3)
+    def _order(self, raw: Json, order_id: str) -> MarketOrder:
+        state, status = _state(raw)
+        currency = raw.obj("pricingSummary").obj("total").text("currency", 3)
         lines: list[MarketLine] = []
         shipping = ZERO
-        for item in object_list(raw, "lineItems", what="order"):
-            if not isinstance(item, dict):
-                raise BadOrder("lineItems entry is not an object.")
-            quantity = decimal_of(item.get("quantity"), what="lineItems.quantity")
-            cost = _amount(item.get("lineItemCost"), what="lineItemCost")
-            currency = currency or text((item.get("lineItemCost") or {}).get("currency"), 3)
-            tax = sum(
-                (_amount(t.get("amount"), what="taxes.amount") for t in item.get("taxes") or []),
-                ZERO,
-            )
+        for item in raw.objs("lineItems"):
+            quantity = item.decimal("quantity")
+            cost = _amount(item, "lineItemCost")
+            currency = currency or item.obj("lineItemCost").text("currency", 3)
+            tax = sum((_amount(t, "amount") for t in item.objs("taxes")), ZERO)
             discount = sum(
-                (
-                    _amount(p.get("discountAmount"), what="appliedPromotions.discountAmount")
-                    for p in item.get("appliedPromotions") or []
-                ),
-                ZERO,
+                (_amount(p, "discountAmount") for p in item.objs("appliedPromotions")), ZERO
             )
-            shipping += _amount(
-                (item.get("deliveryCost") or {}).get("shippingCost"), what="shippingCost"
-            )
+            shipping += _amount(item.obj("deliveryCost"), "shippingCost")
             lines.append(
                 MarketLine(
-                    external_line_id=text(item.get("lineItemId"), 128),
-                    sku=text(item.get("sku"), 64),
+                    external_line_id=item.text("lineItemId", 128),
+                    sku=item.text("sku", 64),
                     quantity=quantity,
                     unit_price=(cost / quantity).quantize(UNIT) if quantity else cost,
                     tax=tax,
                     discount=discount,
                 )
             )
-        steps = raw.get("fulfillmentStartInstructions") or [{}]
-        ship_to = ((steps[0] or {}).get("shippingStep") or {}).get("shipTo") or {}
-        address = ship_to.get("contactAddress") or {}
+        ship_to = raw.first("fulfillmentStartInstructions").obj("shippingStep").obj("shipTo")
+        address = ship_to.obj("contactAddress")
         return MarketOrder(
             external_id=order_id,
             state=state,
             marketplace_status=status,
-            updated_at=parse_time(raw.get("lastModifiedDate"), what="lastModifiedDate"),
-            placed_at=parse_time(raw.get("creationDate"), what="creationDate"),
+            updated_at=raw.time("lastModifiedDate"),
+            placed_at=raw.time("creationDate"),
             currency=currency,
             lines=tuple(lines),
             shipping_total=shipping,
-            customer_name=text(ship_to.get("fullName"), 200),
-            customer_email=text(ship_to.get("email"), 254),
-            ship_name=text(ship_to.get("fullName"), 200),
-            ship_line1=text(address.get("addressLine1"), 200),
-            ship_line2=text(address.get("addressLine2"), 200),
-            ship_city=text(address.get("city"), 100),
-            ship_region=text(address.get("stateOrProvince"), 100),
-            ship_postal_code=text(address.get("postalCode"), 20),
-            ship_country=text(address.get("countryCode"), 2).upper(),
+            customer_name=ship_to.text("fullName", 200),
+            customer_email=ship_to.text("email", 254),
+            ship_name=ship_to.text("fullName", 200),
+            ship_line1=address.text("addressLine1", 200),
+            ship_line2=address.text("addressLine2", 200),
+            ship_city=address.text("city", 100),
+            ship_region=address.text("stateOrProvince", 100),
+            ship_postal_code=address.text("postalCode", 20),
+            ship_country=address.text("countryCode", 2).upper(),
         )
 
+    def _tracking_numbers(self, order_id: str) -> set[str]:
+        """Tracking numbers of the order's existing shipping fulfillments at eBay."""
+        answer = self.http.request(
+            "GET", f"{BASE}/order/{order_id}/shipping_fulfillment", headers=self._headers()
+        )
+        body = Json.answer(answer.json(), "getShippingFulfillments response")
+        return {f.text("shipmentTrackingNumber", 128) for f in body.objs("fulfillments")}
+
     def confirm_shipment(self, confirmation: ShipmentConfirmation) -> None:
+        tracking = confirmation.tracking_number
+        if tracking and tracking in self._tracking_numbers(confirmation.external_id):
+            return  # sent before (our commit was lost): eBay already has this package
         body = {
             "lineItems": [
                 {"lineItemId": line.external_line_id, "quantity": int(line.quantity)}
@@ -226,7 +240,7 @@ class EbayConnector(Connector):
             ],
             "shippedDate": iso_utc(confirmation.shipped_at),
             "shippingCarrierCode": confirmation.carrier or "Other",
-            "trackingNumber": confirmation.tracking_number,
+            "trackingNumber": tracking,
         }
         self.http.request(
             "POST",

@@ -9,8 +9,9 @@ sandbox answers the documented request and response shapes the connectors speak:
   ``NextToken``), ``GET orders/v0/orders/{id}/orderItems``, ``POST
   orders/v0/orders/{id}/shipmentConfirmation`` (204).
 - ``ebay``: ``POST identity/v1/oauth2/token`` (HTTP Basic + refresh token); Sell Fulfillment
-  ``GET sell/fulfillment/v1/order?filter=lastmodifieddate:[..]&limit&offset`` and ``POST
-  sell/fulfillment/v1/order/{id}/shipping_fulfillment`` (201 + ``Location``).
+  ``GET sell/fulfillment/v1/order?filter=lastmodifieddate:[..]&limit&offset``, ``GET
+  sell/fulfillment/v1/order/{id}/shipping_fulfillment`` (none: the sandbox keeps no state) and
+  ``POST`` to it (201 + ``Location``).
 - ``aliexpress``: IOP ``POST sync`` signed with HMAC-SHA256: ``aliexpress.solution.order.get``
   (modified-date window in ``America/Los_Angeles`` wall-clock time, ``current_page``) and
   ``aliexpress.solution.order.fulfill``.

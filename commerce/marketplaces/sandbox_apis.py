@@ -264,6 +264,8 @@ def ebay(call: Call, base: str) -> HttpResponse:
         body = call.json() or {}
         if order is None:
             return error_json(404, {"errors": [{"errorId": 32100, "message": "Invalid order ID"}]})
+        if call.method == "GET":  # getShippingFulfillments: the sandbox keeps none
+            return JsonResponse({"fulfillments": [], "total": 0})
         if call.method != "POST" or not body.get("lineItems") or not body.get("trackingNumber"):
             return error_json(400, {"errors": [{"errorId": 32200, "message": "Invalid request"}]})
         return HttpResponse(status=201, headers={"Location": f"{base}{call.path}/1"})

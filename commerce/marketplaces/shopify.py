@@ -11,7 +11,9 @@ The channel's ``endpoint`` is the shop's versioned Admin API base, e.g.
   ``WebhookEvent``'s unique constraint, see ``commerce.services.webhooks``).
 - Reconciliation poll (webhooks can be lost): ``GET /orders.json?status=any&updated_at_min=..
   &updated_at_max=..&limit=250``; the next page is the ``rel="next"`` URL of the ``Link``
-  header (cursor ``page_info``; the page token is that URL). A full bucket
+  header (cursor ``page_info``; the page token is that URL). The cursor is server-side: an
+  order changing while the run pages does not shift the later pages (it leaves the window,
+  its change is read by the next run or arrives by webhook). A full bucket
   (``X-Shopify-Shop-Api-Call-Limit: 40/40``) is answered with 429 + ``Retry-After``.
 - Fulfilment: ``GET /orders/{id}/fulfillment_orders.json``, then ``POST /fulfillments.json``
   with ``line_items_by_fulfillment_order`` (fulfilment order line items matched to the shipped
@@ -44,17 +46,10 @@ from commerce.marketplaces.base import (
     ShipmentConfirmation,
     Window,
     connector_register,
+    page_of,
 )
 from commerce.marketplaces.http import HttpClient, MarketplaceError
-from commerce.marketplaces.util import (
-    BadOrder,
-    decimal_of,
-    iso_utc,
-    mapping,
-    object_list,
-    parse_time,
-    text,
-)
+from commerce.marketplaces.util import BadOrder, Json, iso_utc
 
 ZERO = Decimal("0")
 NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
@@ -77,72 +72,62 @@ def next_link(header: str) -> str | None:
 
 
 def order_from_json(raw: Any) -> MarketOrder:
-    """One Shopify order (webhook body or an ``orders`` entry) as a :class:`MarketOrder`."""
-    if not isinstance(raw, dict):
-        raise BadOrder("The order is not a JSON object.")
-    order_id = text(raw.get("id"), 128)
+    """One Shopify order (webhook body or an ``orders`` entry) as a :class:`MarketOrder`
+    (``BadOrder`` naming the field when it does not have the documented shape)."""
+    order = Json.order(raw)
+    order_id = order.text("id", 128)
     if not order_id:
-        raise BadOrder("id is missing.")
-    financial = text(raw.get("financial_status"), 40)
-    fulfilment = text(raw.get("fulfillment_status"), 40)
+        raise BadOrder("id is missing.", field="id")
+    return _order(order, order_id)
+
+
+def _state(raw: Json) -> tuple[MarketState, str]:
+    financial = raw.text("financial_status", 40)
+    fulfilment = raw.text("fulfillment_status", 40)
     if raw.get("cancelled_at"):
-        state, status = MarketState.CANCELED, "cancelled"
-    elif financial in PENDING_FINANCIAL:
-        state, status = MarketState.PENDING, financial
-    elif fulfilment == "fulfilled":
-        state, status = MarketState.SHIPPED, "fulfilled"
-    else:
-        state, status = MarketState.OPEN, f"{financial}/{fulfilment or 'unfulfilled'}"
-    lines = []
-    for item in raw.get("line_items") or []:
-        if not isinstance(item, dict):
-            raise BadOrder("line_items entry is not an object.")
-        lines.append(
-            MarketLine(
-                external_line_id=text(item.get("id"), 128),
-                sku=text(item.get("sku"), 64),
-                quantity=decimal_of(item.get("quantity"), what="line_items.quantity"),
-                unit_price=decimal_of(item.get("price"), what="line_items.price"),
-                tax=sum(
-                    (
-                        decimal_of(t.get("price"), what="tax_lines.price", default=ZERO)
-                        for t in item.get("tax_lines") or []
-                    ),
-                    ZERO,
-                ),
-                discount=decimal_of(
-                    item.get("total_discount"), what="total_discount", default=ZERO
-                ),
-            )
+        return MarketState.CANCELED, "cancelled"
+    if financial in PENDING_FINANCIAL:
+        return MarketState.PENDING, financial
+    if fulfilment == "fulfilled":
+        return MarketState.SHIPPED, "fulfilled"
+    return MarketState.OPEN, f"{financial}/{fulfilment or 'unfulfilled'}"
+
+
+def _order(raw: Json, order_id: str) -> MarketOrder:
+    state, status = _state(raw)
+    lines = [
+        MarketLine(
+            external_line_id=item.text("id", 128),
+            sku=item.text("sku", 64),
+            quantity=item.decimal("quantity"),
+            unit_price=item.decimal("price"),
+            tax=sum((t.decimal("price", default=ZERO) for t in item.objs("tax_lines")), ZERO),
+            discount=item.decimal("total_discount", default=ZERO),
         )
-    shipping = sum(
-        (
-            decimal_of(s.get("price"), what="shipping_lines.price", default=ZERO)
-            for s in raw.get("shipping_lines") or []
-        ),
-        ZERO,
-    )
-    address = raw.get("shipping_address") or {}
-    customer = raw.get("customer") or {}
-    name = " ".join(p for p in (customer.get("first_name"), customer.get("last_name")) if p)
+        for item in raw.objs("line_items")
+    ]
+    shipping = sum((s.decimal("price", default=ZERO) for s in raw.objs("shipping_lines")), ZERO)
+    address = raw.obj("shipping_address")
+    customer = raw.obj("customer")
+    first, last = customer.text("first_name", 100), customer.text("last_name", 100)
     return MarketOrder(
         external_id=order_id,
         state=state,
         marketplace_status=status,
-        updated_at=parse_time(raw.get("updated_at"), what="updated_at"),
-        placed_at=parse_time(raw.get("created_at"), what="created_at"),
-        currency=text(raw.get("currency"), 3),
+        updated_at=raw.time("updated_at"),
+        placed_at=raw.time("created_at"),
+        currency=raw.text("currency", 3),
         lines=tuple(lines),
         shipping_total=shipping,
-        customer_name=text(name, 200),
-        customer_email=text(raw.get("email"), 254),
-        ship_name=text(address.get("name"), 200),
-        ship_line1=text(address.get("address1"), 200),
-        ship_line2=text(address.get("address2"), 200),
-        ship_city=text(address.get("city"), 100),
-        ship_region=text(address.get("province"), 100),
-        ship_postal_code=text(address.get("zip"), 20),
-        ship_country=text(address.get("country_code"), 2).upper(),
+        customer_name=" ".join(p for p in (first, last) if p)[:200],
+        customer_email=raw.text("email", 254),
+        ship_name=address.text("name", 200),
+        ship_line1=address.text("address1", 200),
+        ship_line2=address.text("address2", 200),
+        ship_city=address.text("city", 100),
+        ship_region=address.text("province", 100),
+        ship_postal_code=address.text("zip", 20),
+        ship_country=address.text("country_code", 2).upper(),
     )
 
 
@@ -172,15 +157,13 @@ class ShopifyConnector(Connector):
             answer = self.http.request(
                 "GET", "/orders.json", params=params, headers=self._headers()
             )
-        body = mapping(answer.json(), what="orders.json response")
-        page = Page(orders=[], next_token=next_link(answer.header("Link")))
-        for raw in object_list(body, "orders", what="orders.json"):
-            try:
-                page.orders.append(order_from_json(raw))
-            except BadOrder as exc:
-                order_id = text(raw.get("id"), 128) if isinstance(raw, dict) else ""
-                page.rejected.append((order_id or "?", str(exc)))
-        return page
+        body = Json.answer(answer.json(), "orders.json response")
+        return page_of(
+            body.array("orders"),
+            id_key="id",
+            parse=_order,
+            next_token=next_link(answer.header("Link")),
+        )
 
     def confirm_shipment(self, confirmation: ShipmentConfirmation) -> None:
         answer = self.http.request(
@@ -188,19 +171,20 @@ class ShopifyConnector(Connector):
             f"/orders/{confirmation.external_id}/fulfillment_orders.json",
             headers=self._headers(),
         )
-        body = mapping(answer.json(), what="fulfillment_orders response")
+        body = Json.answer(answer.json(), "fulfillment_orders response")
         shipped = {line.external_line_id: int(line.quantity) for line in confirmation.lines}
         groups = []
-        for fo in object_list(body, "fulfillment_orders", what="fulfillment_orders"):
-            if not isinstance(fo, dict) or fo.get("status") not in ("open", "in_progress", None):
+        for fo in body.objs("fulfillment_orders"):
+            if fo.get("status") not in ("open", "in_progress", None):
                 continue
             items = []
-            for item in fo.get("line_items") or []:
-                wanted = shipped.get(str(item.get("line_item_id")), 0)
-                quantity = min(wanted, int(item.get("fulfillable_quantity") or 0))
+            for item in fo.objs("line_items"):
+                line_id = item.text("line_item_id", 128)
+                wanted = shipped.get(line_id, 0)
+                quantity = min(wanted, int(item.decimal("fulfillable_quantity", default=ZERO)))
                 if quantity > 0:
                     items.append({"id": item.get("id"), "quantity": quantity})
-                    shipped[str(item.get("line_item_id"))] = wanted - quantity
+                    shipped[line_id] = wanted - quantity
             if items:
                 groups.append(
                     {"fulfillment_order_id": fo.get("id"), "fulfillment_order_line_items": items}

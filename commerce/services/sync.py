@@ -17,10 +17,21 @@ A run (:class:`SyncRun`) imports what changed at the marketplace in one window:
   exponentially (1, 2, 4, ... s); the same page token is fetched again. After
   ``MAX_ATTEMPTS`` failed attempts of one page the run fails (``error_detail`` says why); the
   watermark has not moved, so the next run reads the window again.
-- Malformed answers (a body that is not the documented JSON) fail the run with the error
-  recorded; nothing of that page is stored. An individual order with a bad shape, an unknown
-  SKU or a bad amount is counted in ``errors`` with its external id and reason; the rest of the
-  page is stored.
+- Malformed answers (a body that is not the documented JSON, or whose envelope - the objects
+  holding the order list and the paging - has the wrong shape) fail the run with the error
+  recorded; nothing of that page is stored. An individual order with a bad shape (valid JSON,
+  wrongly nested), an unknown SKU or a bad amount is counted in ``errors`` with its external
+  id and reason; the rest of the page is stored (``commerce.marketplaces.util``).
+- Unexpected errors (a bug, a value the database refuses): an error that would recur on every
+  attempt must not leave the run ``running`` for the beat to re-run on the same page every
+  ``STALE_AFTER``. So any exception other than a transient database error fails the run, with
+  its type and message recorded in ``error_detail`` (and logged with its traceback); the
+  watermark has not moved, so the next due run reads the window again. Transient database
+  errors (``OperationalError``/``InterfaceError``: a lost connection, a deadlock, a
+  serialization failure, a lock timeout) are raised instead: the ``channel_sync`` task retries
+  them with backoff (the run resumes from its saved page), and fails the run with the reason
+  once its retries are spent (:func:`sync_run_fail`). Only a run whose failure could not even
+  be recorded (the database still down) is left to the beat's stale-run sweep.
 - One active run per channel: starting a sync while one is queued or running returns that run.
   The beat task starts due runs and re-enqueues a running run whose heartbeat (``updated_at``)
   is older than ``STALE_AFTER`` (its worker died and the message was lost).
@@ -29,19 +40,26 @@ Shipment confirmation (:func:`fulfilment_confirm_to_marketplace`) is idempotent:
 fulfilment row is locked, a fulfilment already confirmed (``marketplace_confirmed_at`` set) or
 of a channel that is not a marketplace is left alone; otherwise the connector confirms carrier,
 tracking number and shipped lines, and the time is stored with a ``SHIPMENT_CONFIRMED`` journal
-row in the same transaction. A transient marketplace failure (5xx, 429, network) is raised so
+row in the same transaction. Each fulfilment is one package: its id is the package reference
+within the order, and it "completes" the order when its shipped units and those of the order's
+fulfilments already confirmed cover every line (so of several packages confirmed in any order,
+exactly the last one confirmed completes it; AliExpress's ``send_type`` depends on it).
+A transient marketplace failure (5xx, 429, network) is raised so
 the Celery task retries with backoff; a permanent refusal (4xx) is journaled as a note on the
 order and not retried (staff see why and can fix the channel, then re-run the task).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from commerce.marketplaces.base import (
@@ -58,6 +76,7 @@ from commerce.models import (
     Fulfilment,
     FulfilmentLine,
     FulfilmentState,
+    SalesOrderLine,
     SyncRun,
     SyncStatus,
 )
@@ -70,6 +89,32 @@ from orders.services import Actor, event_record
 from tenancy.models import Tenant
 
 CONFIRMABLE_STATES = (FulfilmentState.SHIPPED, FulfilmentState.DELIVERED)
+#: Database errors worth retrying (the task retries them; any other error fails the run).
+DB_TRANSIENT: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
+
+logger = logging.getLogger("oms.commerce.sync")
+
+
+def _completes_order(fulfilment: Fulfilment) -> bool:
+    """True when this fulfilment ships the last units of its order not yet confirmed: its
+    shipped units plus those of the order's fulfilments already confirmed cover every line."""
+    tenant_id = fulfilment.tenant_id
+    shipped = dict(
+        FulfilmentLine.objects.for_tenant(tenant_id)
+        .filter(fulfilment__sales_order_id=fulfilment.sales_order_id)
+        .filter(Q(fulfilment=fulfilment) | Q(fulfilment__marketplace_confirmed_at__isnull=False))
+        .order_by()
+        .values("line_id")
+        .annotate(units=Sum("shipped_quantity"))
+        .values_list("line_id", "units")
+    )
+    lines = SalesOrderLine.objects.for_tenant(tenant_id).filter(
+        sales_order_id=fulfilment.sales_order_id
+    )
+    return all(
+        (shipped.get(pk) or Decimal("0")) >= quantity
+        for pk, quantity in lines.values_list("pk", "quantity")
+    )
 
 
 @transaction.atomic
@@ -112,6 +157,8 @@ def fulfilment_confirm_to_marketplace(
         tracking_number=fulfilment.tracking_number,
         shipped_at=fulfilment.shipped_at or timezone.now(),
         lines=lines,
+        package_id=str(fulfilment.pk),
+        completes_order=_completes_order(fulfilment),
         marketplace_id=channel.marketplace_id,
     )
     connector = connector_for(channel)
@@ -212,6 +259,17 @@ def _fail(run: SyncRun, message: str) -> SyncRun:
         locked.error_detail = (locked.error_detail + message + "\n")[:ERROR_DETAIL_LIMIT]
         locked.save(update_fields=["status", "finished_at", "error_detail", "updated_at"])
     return locked
+
+
+def sync_run_fail(*, tenant_id: int, run_id: int, reason: str) -> SyncRun | None:
+    """Fail an active run with ``reason`` (a finished or missing run is left as is)."""
+    run = SyncRun.objects.for_tenant(tenant_id).filter(pk=run_id, status__in=ACTIVE).first()
+    return _fail(run, reason) if run is not None else None
+
+
+def _unexpected(exc: Exception, run_id: int) -> str:
+    logger.exception("sync run %s failed", run_id, extra={"run_id": run_id})
+    return f"internal error: {type(exc).__name__}: {exc}"
 
 
 def _begin(
@@ -338,31 +396,44 @@ def sync_run_execute(
     connector_factory: Callable[[Channel], Connector] = connector_for,
 ) -> SyncRun | None:
     """Run (or resume) a sync run to its end; safe to call twice (a finished run is left as
-    is, a running one continues from its saved page token)."""
+    is, a running one continues from its saved page token). Transient database errors are
+    raised (the task retries); any other error fails the run (see the module docstring)."""
     try:
         begun = _begin(tenant_id=tenant_id, run_id=run_id, connector_factory=connector_factory)
+    except DB_TRANSIENT:
+        raise
     except MarketplaceError as exc:
-        run = SyncRun.objects.for_tenant(tenant_id).filter(pk=run_id).first()
-        return _fail(run, str(exc)) if run is not None else None
+        return sync_run_fail(tenant_id=tenant_id, run_id=run_id, reason=str(exc))
+    except Exception as exc:
+        return sync_run_fail(tenant_id=tenant_id, run_id=run_id, reason=_unexpected(exc, run_id))
     if begun is None:
         return SyncRun.objects.for_tenant(tenant_id).filter(pk=run_id).first()
     run, connector = begun
+    connector.sleep = sleep
+    try:
+        return _pages(run, connector, sleep)
+    finally:
+        connector.close()
+
+
+def _pages(run: SyncRun, connector: Connector, sleep: Sleep) -> SyncRun:
     assert run.window_start is not None
     assert run.window_end is not None
     window = Window(start=run.window_start, end=run.window_end)
-    try:
-        while run.status == SyncStatus.RUNNING:
-            token = run.page_token or None
-            try:
-                page = _fetch(connector, window, token, run, sleep)
-            except MarketplaceError as exc:
-                return _fail(run, f"page {run.pages + 1}: {exc}")
+    while run.status == SyncStatus.RUNNING:
+        token = run.page_token or None
+        try:
+            page = _fetch(connector, window, token, run, sleep)
             stored = _store_page(run=run, token=token, page=page)
-            if stored is None:
-                break
-            run = stored
-    finally:
-        connector.close()
+        except DB_TRANSIENT:
+            raise
+        except MarketplaceError as exc:
+            return _fail(run, f"page {run.pages + 1}: {exc}")
+        except Exception as exc:
+            return _fail(run, f"page {run.pages + 1}: {_unexpected(exc, run.pk)}")
+        if stored is None:
+            break
+        run = stored
     return run
 
 

@@ -11,8 +11,11 @@ done). The order then goes through the same upsert as a sync page (newer-wins by
 ``updated_at``), in the same transaction as the event row: if storing fails, the event is not
 recorded either and Shopify's retry is processed. An order inserted meanwhile by another writer
 (the unique constraint refuses ours) is read again once, as a sync page is. Topics other than
-the two order topics are acknowledged and ignored. A body that is not an order object is a 400
-(nothing stored).
+the two order topics are acknowledged and ignored. A body that is not JSON is a 400 under
+``body``; a JSON body that is not an order of the documented shape (not an object, a field
+wrongly nested such as a ``shipping_address`` sent as a string) is a 400 naming the field
+(``errors: {"shipping_address": [...]}``). Nothing is stored for either, not even the event
+row, so a corrected redelivery is processed.
 """
 
 from __future__ import annotations
@@ -63,11 +66,13 @@ def shopify_webhook_receive(
     if topic not in ORDER_TOPICS:
         return WebhookOutcome(ignored=True)
     try:
-        market = order_from_json(json.loads(body))
+        raw = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise ValidationFailed(errors={"body": ["Not JSON."]}) from None
+    try:
+        market = order_from_json(raw)
     except BadOrder as exc:
-        raise ValidationFailed(errors={"body": [str(exc)]}) from None
+        raise ValidationFailed(errors={exc.field or "body": [str(exc)]}) from None
     tenant = channel.tenant
     for attempt in (1, 2):
         try:
