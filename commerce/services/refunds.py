@@ -16,11 +16,25 @@ Money: the total never exceeds captured minus refunded on the order (409, nothin
 it is taken from one payment: the one named, else the oldest payment whose captured minus
 refunded covers it (409 when none does alone: refund per payment).
 
-Restock rule: only goods that came back can go back into stock. ``restock: true`` on a line
-needs the refund to name a ``return`` that is ``received`` (not yet restocked or rejected); the
-units are added to ``Stock.on_hand`` of the return's warehouse (row lock) and counted in the
-return line's ``restocked_quantity``, so the return's own restock later puts back only the
-rest. A refund without a return (goods not sent back, or not yet) never moves stock.
+Restock rule, one for refunds and returns (``commerce.services.returns``): each returned unit
+goes back into stock at most once, only if its return line says ``restock``, and never for a
+return rejected as damaged. The return line carries the decision about the goods; a refund
+line's ``restock`` only says whether this refund puts its units back now:
+
+- ``restock: true`` needs the refund to name a ``return`` that is ``received`` (the goods are
+  back, not yet restocked or rejected) whose line is marked ``restock``, and units of it not
+  restocked yet (400 naming ``lines[i].restock`` otherwise). The units are added to
+  ``Stock.on_hand`` of the return's warehouse (row lock) and counted in the return line's
+  ``restocked_quantity``; the return's own restock later puts back only the rest.
+- ``restock: false`` (the default) moves no stock and decides nothing about the goods: a
+  refund is often given before the goods are inspected, or as goodwill, so the units of a line
+  marked ``restock`` still go back when the return is restocked. Goods that must stay out are
+  marked so on the return line, or the return is rejected.
+- Rejecting the return as damaged takes back out of stock the units a refund had restocked
+  (409 if they were allocated or reserved since).
+- A refund without a return (goods not sent back, or not yet) never moves stock.
+
+Restocked units make goods available: the product's backorders are retried after commit.
 
 Idempotent by ``idempotency_key`` like every payment operation (``commerce.services.payments``);
 journaled REFUNDED on the order; derived statuses refreshed.
@@ -210,6 +224,11 @@ def _plan_lines(
             if quantity > on_return:
                 errors[f"lines[{index}].quantity"] = [
                     f"At most {qty_text(on_return)}: the return's quantity not yet refunded."
+                ]
+                continue
+            if restock and not return_line.restock:
+                errors[f"lines[{index}].restock"] = [
+                    "The return line is marked not to restock: these units stay out."
                 ]
                 continue
             if restock and quantity > return_line.quantity - return_line.restocked_quantity:

@@ -5,6 +5,20 @@ A return lists order lines and quantities coming back: ``requested`` -> ``approv
 ``restock`` go back into ``Stock.on_hand`` of the return's warehouse) or ``rejected`` (damaged:
 nothing goes back into stock).
 
+Restock rule (shared with refunds, ``commerce.services.refunds``): each returned unit goes back
+into stock at most once, only if its return line says ``restock``, and never for a return
+rejected as damaged. A refund naming a received return may put units of a line marked
+``restock`` back early (counted in ``ReturnLine.restocked_quantity``); a refund without
+``restock`` leaves the decision to the return line. So:
+
+- ``restock`` adds, per line marked ``restock``, its quantity minus ``restocked_quantity``
+  (nothing for lines not marked), then ``restocked_quantity = quantity``;
+- ``reject`` takes back out of ``Stock.on_hand`` what refunds restocked (``restocked_quantity``
+  back to 0), so a rejected return leaves nothing in stock; if those units were allocated or
+  reserved since, the reject is refused (409: free them, or restock the return instead);
+- every restock retries the backorders of the products after commit
+  (``commerce.services.allocation.backorders_retry``).
+
 - Per line, the quantity of every return not declined (open ones included, so two requests
   cannot claim the same units) never exceeds the shipped quantity (fulfilment lines of shipped
   or delivered fulfilments) (400 naming ``lines[i].quantity``). The order is locked while
@@ -12,11 +26,10 @@ nothing goes back into stock).
 - RMA numbers ``RMA-<year>-000001`` are gapless per tenant and year (the ``DocumentSequence``
   counter of kind ``rma``, incremented in the creating transaction).
 - The warehouse defaults to the one the goods shipped from (the first shipped fulfilment).
-- Restocking locks the stock rows (ordered by pk) and adds only what a refund has not already
-  restocked (``ReturnLine.restocked_quantity``, see ``commerce.services.refunds``).
+- Restocking and rejecting lock the return lines, then the stock rows (ordered by pk).
 - Locks, in the global order of ``commerce.services.locks``: the order and sales order rows
-  (``sales_order_lock``), the return, its lines, the stock rows of a restock (by pk), then the
-  RMA counter.
+  (``sales_order_lock``), the return, its lines, the stock rows of a restock or reject (by
+  pk), then the RMA counter.
 - Every change journals RETURN_UPDATED on the order and refreshes the derived statuses.
 - Exchanges (a linked replacement order): ``commerce.services.exchanges``.
 - Roles: ``SALES_ENTRY`` (admin, seller, operations).
@@ -53,7 +66,7 @@ from commerce.services.invoices import document_number_next
 from commerce.services.locks import sales_order_lock
 from commerce.services.money_rules import decimal_clean, qty_text, role_require
 from commerce.services.status import sales_order_status_refresh
-from oms_site.errors import NotFound, TransitionNotAllowed, ValidationFailed
+from oms_site.errors import Conflict, NotFound, TransitionNotAllowed, ValidationFailed
 from orders.models import EventKind
 from orders.services import event_record
 from tenancy.models import Tenant
@@ -333,6 +346,8 @@ def return_transition(
                 errors={"warehouse": ["The return has no warehouse to restock into."]}
             )
         restocked = _restock_rest(tenant=tenant, ret=ret)
+    elif transition == "reject":
+        restocked = _take_back(tenant=tenant, ret=ret)
     method()
     if note:
         ret.resolution_note = note
@@ -373,4 +388,52 @@ def _restock_rest(*, tenant: Tenant, ret: Return) -> list[dict[str, str]]:
         ReturnLine.objects.for_tenant(tenant).filter(pk=rl.pk).update(
             restocked_quantity=F("quantity")
         )
+    return moved
+
+
+def _take_back(*, tenant: Tenant, ret: Return) -> list[dict[str, str]]:
+    """A return rejected as damaged keeps nothing in stock: the units a refund restocked go
+    out of ``Stock.on_hand`` again (409 when they are no longer available: allocated or
+    reserved since). Returns the stock moved, as negative quantities."""
+    lines = list(
+        ReturnLine.objects.for_tenant(tenant)
+        .select_for_update(of=("self",))
+        .filter(return_request=ret, restocked_quantity__gt=0)
+        .select_related("line")
+        .order_by("pk")
+    )
+    if not lines:
+        return []
+    assert ret.warehouse is not None  # a refund restocked into it
+    by_product: dict[int, Decimal] = {}
+    for rl in lines:
+        product_id = rl.line.product_id
+        by_product[product_id] = by_product.get(product_id, ZERO) + rl.restocked_quantity
+    rows = {
+        row.product_id: row
+        for row in Stock.objects.for_tenant(tenant)
+        .select_for_update(of=("self",))
+        .select_related("product")
+        .filter(warehouse=ret.warehouse, product_id__in=by_product)
+        .order_by("pk")
+    }
+    moved = []
+    for product_id, quantity in sorted(by_product.items()):
+        row = rows[product_id]
+        if row.available < quantity:
+            raise Conflict(
+                f"{quantity} of {row.product.sku} restocked from this return are no longer "
+                f"available in {ret.warehouse.code} ({row.available} available): free them "
+                "first, or restock the return instead.",
+                extra={"sku": row.product.sku, "available": str(row.available)},
+            )
+        Stock.objects.for_tenant(tenant).filter(pk=row.pk).update(
+            on_hand=F("on_hand") - quantity, updated_at=timezone.now()
+        )
+        moved.append(
+            {"warehouse": ret.warehouse.code, "sku": row.product.sku, "quantity": str(-quantity)}
+        )
+    ReturnLine.objects.for_tenant(tenant).filter(pk__in=[rl.pk for rl in lines]).update(
+        restocked_quantity=ZERO
+    )
     return moved

@@ -20,6 +20,7 @@ from commerce.services.payments import payment_authorize, payment_capture
 from commerce.services.refunds import RefundLineInput, refund_create
 from commerce.services.returns import ReturnLineInput, return_create, return_transition
 from oms_site.errors import Conflict, IdempotencyConflict, NotFound, ValidationFailed
+from orders.models import OrderEvent
 from tests.commerce.factories import StockFactory, WarehouseFactory
 from tests.commerce.money.helpers import (
     D,
@@ -243,6 +244,112 @@ def test_the_payment_named_must_cover_the_refund(tenant):
     assert refund.payment_id != first.pk  # the oldest payment that covers it alone
 
 
+def _received_return(tenant: Any, *, restock: bool = True, on_hand: str = "0") -> tuple[Any, Any]:
+    """A paid order whose 2 units of line 1 (and 1 of line 2) shipped from warehouse W, where
+    the stock of line 1's product is ``on_hand``; a return of the 2 units of line 1 (marked
+    ``restock``), approved and received."""
+    warehouse = WarehouseFactory(tenant=tenant, code="W")
+    sales = order_of(tenant)
+    paid(sales)
+    ship(sales, {1: 2, 2: 1}, warehouse=warehouse)
+    StockFactory(
+        tenant=tenant, warehouse=warehouse, product=line(sales, 1).product, on_hand=D(on_hand)
+    )
+    ret = return_create(
+        tenant=tenant,
+        actor=None,
+        sales_order_id=sales.pk,
+        lines=[ReturnLineInput(line(sales, 1).pk, "2", restock=restock)],
+    )
+    return_transition(tenant=tenant, actor=None, return_id=ret.pk, transition="approve")
+    return_transition(tenant=tenant, actor=None, return_id=ret.pk, transition="receive")
+    return sales, ret
+
+
+def _stock_of_line_1(sales: Any) -> tuple[D, D, D]:
+    stock = Stock.objects.for_tenant(sales.tenant_id).get(product=line(sales, 1).product)
+    return stock.on_hand, stock.allocated, stock.reserved
+
+
+def test_a_refund_cannot_restock_a_return_line_not_marked_for_restock(tenant):
+    # given a received return of 2 units marked not to restock (opened hygiene goods, say)
+    sales, ret = _received_return(tenant, restock=False)
+    before = money_snapshot(tenant)
+    # when a refund asks to restock one of them
+    with pytest.raises(ValidationFailed) as exc:
+        _refund(
+            sales,
+            return_id=ret.pk,
+            lines=[RefundLineInput(line(sales, 1).pk, "1", restock=True)],
+        )
+    # then 400, nothing refunded, nothing in stock
+    assert exc.value.errors == {
+        "lines[0].restock": ["The return line is marked not to restock: these units stay out."]
+    }
+    assert money_snapshot(tenant) == before
+    # and the return's own restock leaves them out too
+    return_transition(tenant=tenant, actor=None, return_id=ret.pk, transition="restock")
+    assert _stock_of_line_1(sales) == (D("0"), D("0"), D("0"))
+
+
+def test_each_returned_unit_is_restocked_once(tenant):
+    # given a received return of 2 units marked restock, stock 0
+    sales, ret = _received_return(tenant)
+    # when two refunds restock one unit each
+    for key in ("r1", "r2"):
+        _refund(
+            sales,
+            key=key,
+            return_id=ret.pk,
+            lines=[RefundLineInput(line(sales, 1).pk, "1", restock=True)],
+        )
+    assert _stock_of_line_1(sales) == (D("2"), D("0"), D("0"))
+    # then the return's own restock adds nothing more
+    return_transition(tenant=tenant, actor=None, return_id=ret.pk, transition="restock")
+    assert _stock_of_line_1(sales) == (D("2"), D("0"), D("0"))
+    assert ReturnLine.objects.for_tenant(tenant).get().restocked_quantity == D("2")
+
+
+def test_a_rejected_return_takes_back_what_a_refund_restocked(tenant):
+    # given a received return of 2 units (stock 5), one put back by a refund
+    sales, ret = _received_return(tenant, on_hand="5")
+    _refund(sales, return_id=ret.pk, lines=[RefundLineInput(line(sales, 1).pk, "1", restock=True)])
+    assert _stock_of_line_1(sales) == (D("6"), D("0"), D("0"))
+    # when the return is then rejected as damaged
+    return_transition(tenant=tenant, actor=None, return_id=ret.pk, transition="reject")
+    # then none of its units stay in stock
+    assert _stock_of_line_1(sales) == (D("5"), D("0"), D("0"))
+    assert ReturnLine.objects.for_tenant(tenant).get().restocked_quantity == D("0")
+    journaled = (
+        OrderEvent.objects.for_tenant(tenant)
+        .filter(order_id=sales.pk, kind="return_updated")
+        .order_by("-pk")
+        .values_list("data", flat=True)[0]
+    )
+    assert (journaled["action"], journaled["stock"]) == (
+        "reject",
+        [{"warehouse": "W", "sku": line(sales, 1).sku, "quantity": "-1.000"}],
+    )
+
+
+def test_a_return_whose_restocked_units_are_taken_cannot_be_rejected(tenant):
+    # given a received return of 2 units (stock 0), one put back by a refund and then
+    # allocated to another order
+    sales, ret = _received_return(tenant)
+    _refund(sales, return_id=ret.pk, lines=[RefundLineInput(line(sales, 1).pk, "1", restock=True)])
+    Stock.objects.for_tenant(tenant).filter(product=line(sales, 1).product).update(allocated=D("1"))
+    before = money_snapshot(tenant)
+    # when the return is rejected as damaged
+    with pytest.raises(Conflict) as exc:
+        return_transition(tenant=tenant, actor=None, return_id=ret.pk, transition="reject")
+    # then 409 naming what is missing, nothing changed
+    assert exc.value.message == (
+        f"1.000 of {line(sales, 1).sku} restocked from this return are no longer available "
+        "in W (0.000 available): free them first, or restock the return instead."
+    )
+    assert money_snapshot(tenant) == before
+
+
 def test_restock_through_a_received_return(tenant):
     # given 2 units of line 1 shipped from W1 (stock 0 on hand there) and returned, received
     warehouse = WarehouseFactory(tenant=tenant)
@@ -258,7 +365,8 @@ def test_restock_through_a_received_return(tenant):
     )
     return_transition(tenant=tenant, actor=None, return_id=ret.pk, transition="approve")
     return_transition(tenant=tenant, actor=None, return_id=ret.pk, transition="receive")
-    # when one unit is refunded with restock and the other without
+    # when one unit is refunded with restock and the other without (a refund without restock
+    # decides nothing about the goods: the return line, marked restock, does)
     _refund(
         sales,
         key="r1",
@@ -271,7 +379,7 @@ def test_restock_through_a_received_return(tenant):
     )
     assert stock.on_hand == D("1")
     assert ReturnLine.objects.for_tenant(tenant).get().restocked_quantity == D("1")
-    # then the return's own restock puts back only the rest
+    # then the return's own restock puts back only the rest: each unit once
     return_transition(tenant=tenant, actor=None, return_id=ret.pk, transition="restock")
     stock.refresh_from_db()
     assert stock.on_hand == D("2")
