@@ -1,9 +1,10 @@
 """Exchanges: a linked replacement order for a return (``Return.exchange_order``,
 ``SalesOrder.exchange_of``) with the returned products and quantities, or the replacement SKUs
 asked for; same channel, customer, address and currency; priced at zero (the original payment
-covers it; a price difference is charged or refunded separately). Allowed once the return is
-approved (approved, received or restocked); one exchange per return; journaled
-EXCHANGE_CREATED on both orders and RETURN_UPDATED on the original. Roles: ``SALES_ENTRY``.
+covers it; a price difference is charged or refunded separately), hence ``paid`` from the start
+(nothing to pay: ``commerce.services.status``). Allowed once the return is approved (approved,
+received or restocked); one exchange per return; journaled EXCHANGE_CREATED on both orders and
+RETURN_UPDATED on the original. Roles: ``SALES_ENTRY``.
 
 Locks, in the global order of ``commerce.services.locks``: the original order and sales order
 rows, then the return (``return_lock``); the replacement order is created in the same
@@ -23,6 +24,7 @@ from django.db import transaction
 from commerce.models import Product, Return, ReturnLine, ReturnState, SalesOrder
 from commerce.services.money_rules import decimal_clean, qty_text, role_require
 from commerce.services.returns import QTY_DIGITS, QTY_PLACES, return_journal, return_lock
+from commerce.services.status import sales_order_status_refresh
 from oms_site.errors import Conflict, TransitionNotAllowed, ValidationFailed
 from orders.models import EventKind
 from orders.services import event_record
@@ -67,6 +69,7 @@ def return_exchange_create(
     replacement = _exchange_order_create(
         tenant=tenant, actor=actor, original=sales, rma_number=ret.rma_number, items=items
     )
+    sales_order_status_refresh(sales_order=replacement)  # nothing to pay: paid
     ret.exchange_order = replacement
     ret.save(update_fields=["exchange_order", "updated_at"])
     lines = [[product.sku, str(quantity)] for product, quantity in items]

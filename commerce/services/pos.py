@@ -3,7 +3,9 @@
 A sales order of a ``pos`` channel is, in its entry transaction: allocated from the channel's
 store (``commerce.services.allocation``), then handed over: one fulfilment from the store,
 shipped with carrier ``handover`` and delivered at once, and paid: a payment (method ``pos``)
-authorised and captured for the grand total, which issues the invoice. The order ends
+authorised and captured for the grand total, which issues the invoice. A sale with a zero total
+(fully discounted, a giveaway) takes no payment and issues no invoice: nothing is owed, so its
+derived payment status is ``paid`` all the same (``commerce.services.status``). The order ends
 ``completed``, ``paid`` and ``delivered``. Each step goes through its own service, so the
 journal, the stock and the derived statuses are what they would be for any order.
 

@@ -10,6 +10,13 @@ refunded > 0 -> ``refunded`` when everything captured was refunded, else
 ``partially_refunded``; captured >= grand total -> ``paid``; captured > 0 ->
 ``partially_paid``; authorised > 0 -> ``authorized``; else ``unpaid``.
 
+An order with nothing to pay (grand total 0: a fully discounted point-of-sale sale, a free
+giveaway, an exchange's replacement order, whose goods the original order's payment covers)
+is therefore ``paid`` as soon as its status is derived, with no payment row: nothing is owed,
+so it never shows up among orders awaiting payment. The rule is the same for every channel;
+the exchange service derives it when it creates the replacement, the point of sale when it
+hands the goods over.
+
 Fulfilment status (quantities summed over lines): any received return -> ``returned`` when
 returned == shipped, else ``partially_returned``; nothing shipped -> ``unfulfilled``; shipped <
 ordered -> ``partially_fulfilled``; all shipped and every shipment delivered -> ``delivered``;
@@ -61,7 +68,7 @@ def payment_status_of(*, grand_total: Decimal, money: Money) -> str:
         if money.refunded >= money.captured:
             return PaymentStatus.REFUNDED
         return PaymentStatus.PARTIALLY_REFUNDED
-    if money.captured > 0 and money.captured >= grand_total:
+    if money.captured >= grand_total:  # nothing to pay is paid too
         return PaymentStatus.PAID
     if money.captured > 0:
         return PaymentStatus.PARTIALLY_PAID

@@ -45,6 +45,35 @@ def test_payment_status_rules(authorized: str, captured: str, refunded: str, exp
 
 
 @pytest.mark.parametrize(
+    ("authorized", "captured", "refunded", "expected"),
+    [
+        ("0", "0", "0", PaymentStatus.PAID),
+        ("10", "0", "0", PaymentStatus.PAID),
+        ("10", "10", "0", PaymentStatus.PAID),
+        ("10", "10", "10", PaymentStatus.REFUNDED),
+    ],
+)
+def test_an_order_with_nothing_to_pay_is_paid(
+    authorized: str, captured: str, refunded: str, expected: str
+) -> None:
+    money = Money(D(authorized), D(captured), D(refunded))
+    assert payment_status_of(grand_total=D("0"), money=money) == expected
+
+
+def test_refresh_of_a_zero_order_without_payments_marks_it_paid(tenant: Any) -> None:
+    sales = sales_order_make(tenant=tenant, lines=[(ProductFactory(tenant=tenant), 2, "0")])
+    assert (sales.grand_total, sales.payment_status) == (D("0"), PaymentStatus.UNPAID)
+
+    sales_order_status_refresh(sales_order=sales)
+
+    sales.refresh_from_db()
+    assert (sales.payment_status, sales.fulfilment_status) == (
+        PaymentStatus.PAID,
+        FulfilmentStatus.UNFULFILLED,
+    )
+
+
+@pytest.mark.parametrize(
     ("shipped", "delivered_all", "returned", "expected"),
     [
         ("0", True, "0", FulfilmentStatus.UNFULFILLED),

@@ -16,6 +16,7 @@ from commerce.models import (
     PaymentStatus,
     Stock,
 )
+from commerce.services.entry import sales_order_create
 from oms_site.errors import Conflict
 from orders.models import EventKind, OrderEvent
 from tests.commerce.core.helpers import commerce_snapshot, order_enter, stock_of, warehouse_in
@@ -87,3 +88,33 @@ def test_a_pos_sale_the_store_cannot_cover_is_refused_and_stores_nothing(
         Invoice.objects.for_tenant(tenant).count(),
     ) == (0, 0)
     assert Stock.objects.for_tenant(tenant).get().on_hand == D(1)
+
+
+def test_a_zero_total_pos_sale_is_paid_without_a_payment(tenant: Any, seller: Any) -> None:
+    # given a store with 3 units
+    store, channel, product = _till(tenant)
+    stock_of(tenant, store, product, 3)
+    # when the till hands over 1 for free (a giveaway: unit price 0)
+    sales = sales_order_create(
+        tenant=tenant,
+        actor=seller,
+        channel=channel,
+        external_id="GIFT-1",
+        currency="USD",
+        lines=[{"sku": product.sku, "quantity": "1", "unit_price": "0"}],
+        shipping_address=None,
+    ).order.sales
+    # then nothing is owed: the sale is completed, paid and delivered, with no payment taken
+    sales.refresh_from_db()
+    assert (sales.grand_total, sales.order.status, sales.payment_status) == (
+        D("0"),
+        "completed",
+        PaymentStatus.PAID,
+    )
+    assert sales.fulfilment_status == FulfilmentStatus.DELIVERED
+    assert (
+        Payment.objects.for_tenant(tenant).count(),
+        Invoice.objects.for_tenant(tenant).count(),
+    ) == (0, 0)
+    stock = Stock.objects.for_tenant(tenant).get()
+    assert (stock.on_hand, stock.allocated, stock.reserved) == (D(2), D(0), D(0))

@@ -208,6 +208,8 @@ def test_exchange_creates_a_linked_zero_priced_replacement(shipped, seller):
         (line(shipped, 1).product_id, D("2"), D("0"))
     ]
     assert replacement.grand_total == D("0")
+    # nothing is owed on it (the original payment covers it): paid from the start
+    assert (replacement.payment_status, reload(shipped).payment_status) == ("paid", "unpaid")
     assert replacement.external_id == f"{shipped.external_id}/{ret.rma_number}"
     kinds = list(
         OrderEvent.objects.for_tenant(shipped.tenant)
