@@ -25,7 +25,13 @@ from tenancy.models import Tenant
 
 ZERO = Decimal("0")
 PLACES = Decimal("0.0001")
-REPORT_EXCLUDED = (OrderStatus.DRAFT, OrderStatus.REJECTED)
+# Orders that were never a sale: left out of the report's order counts and totals.
+REPORT_EXCLUDED = (
+    OrderStatus.DRAFT,
+    OrderStatus.REJECTED,
+    OrderStatus.CANCELED,
+    OrderStatus.EXPIRED,
+)
 
 
 def sales_order_get(*, tenant: Tenant, sales_order_id: int) -> SalesOrder:
@@ -148,18 +154,24 @@ def sales_report(
     (captured - refunded), each in the order currency and in the tenant's base currency, plus
     totals in the base currency.
 
-    The orders are those created between ``date_from`` and ``date_to`` (inclusive, UTC days)
-    except drafts and rejected orders; their money is every capture and refund made on them.
+    The orders are those created between ``date_from`` and ``date_to`` (inclusive, UTC days).
+    Orders and order totals count the sales: drafts, rejected, canceled and expired orders are
+    left out (``REPORT_EXCLUDED``; an order whose unshipped remainder was closed is
+    ``completed`` and counts). Captured and refunded count real money movements: every capture
+    and refund made on any order of the period, whatever its status, so the money of an order
+    paid and then canceled (and refunded) is in the report, and net is what the seller kept. A
+    channel and currency with money but no counted order is a row with 0 orders.
     Base amounts are the ones stored with each order and operation (the rate of its day), so a
     later rate change does not rewrite history.
     """
-    orders = SalesOrder.objects.for_tenant(tenant).exclude(order__status__in=REPORT_EXCLUDED)
+    scope = SalesOrder.objects.for_tenant(tenant)
     if date_from is not None:
-        orders = orders.filter(created_at__date__gte=date_from)
+        scope = scope.filter(created_at__date__gte=date_from)
     if date_to is not None:
-        orders = orders.filter(created_at__date__lte=date_to)
+        scope = scope.filter(created_at__date__lte=date_to)
     if channel:
-        orders = orders.filter(channel__code=channel)
+        scope = scope.filter(channel__code=channel)
+    orders = scope.exclude(order__status__in=REPORT_EXCLUDED)
     rows: dict[tuple[str, str], SalesReportRow] = {}
     for item in (
         orders.values("channel__code", "currency")
@@ -177,7 +189,7 @@ def sales_report(
     operations = (
         PaymentOperation.objects.for_tenant(tenant)
         .filter(
-            payment__sales_order__in=orders.values("pk"),
+            payment__sales_order__in=scope.values("pk"),
             kind__in=(PaymentOperationKind.CAPTURE, PaymentOperationKind.REFUND),
         )
         .values("payment__sales_order__channel__code", "currency", "kind")

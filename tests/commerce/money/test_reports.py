@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from commerce.models import SalesOrder
+from commerce.models import Channel, SalesOrder
 from commerce.selectors_money import sales_report
 from commerce.services.payments import payment_authorize
 from commerce.services.refunds import refund_create
@@ -114,3 +114,62 @@ def test_report_of_a_period_without_orders_is_empty(book):
 
 def test_report_sees_only_its_tenant(book, other_tenant):
     assert sales_report(tenant=other_tenant).as_dict()["rows"] == []
+
+
+def test_canceled_orders_leave_the_order_totals_but_their_money_counts(book, seller):
+    from orders.services import order_transition
+
+    # given the book, plus a WEB order E of 70.00 paid, canceled and refunded in full, and a
+    # SHOP (GBP, 1 GBP = 1.25 USD) order F of 40.00 GBP paid, canceled and refunded 10.00
+    rate(book, "GBP", "USD", "1.25")
+    web = Channel.objects.for_tenant(book).get(code="WEB")
+    shop = ChannelFactory(tenant=book, code="SHOP", currency="GBP")
+    e = order_of(book, channel=web, lines=[(ProductFactory(tenant=book), 1, "70.00")])
+    f = order_of(
+        book, channel=shop, currency="GBP", lines=[(ProductFactory(tenant=book), 1, "40.00")]
+    )
+    for sales, refunded in ((e, "70"), (f, "10")):
+        paid(sales)
+        order_transition(tenant=book, order_id=sales.pk, transition="cancel", actor=seller)
+        refund_create(
+            tenant=book,
+            actor=None,
+            sales_order_id=sales.pk,
+            idempotency_key=f"cancel-{sales.pk}",
+            adjustment=refunded,
+        )
+    # when the report runs
+    report = sales_report(tenant=book).as_dict()
+    # then E and F are not orders of the report, but every capture and refund is counted
+    assert report["rows"] == [
+        EXPECTED_ROWS[0],
+        {
+            "channel": "SHOP",
+            "currency": "GBP",
+            "orders": 0,
+            "order_total": "0.0000",
+            "captured": "40.0000",
+            "refunded": "10.0000",
+            "net": "30.0000",
+            "order_total_base": "0.0000",
+            "captured_base": "50.0000",
+            "refunded_base": "12.5000",
+            "net_base": "37.5000",
+        },
+        {
+            **EXPECTED_ROWS[1],
+            "captured": "185.0000",
+            "refunded": "85.0000",
+            "net": "100.0000",
+            "captured_base": "185.0000",
+            "refunded_base": "85.0000",
+            "net_base": "100.0000",
+        },
+    ]
+    assert report["totals_base"] == {
+        "orders": 3,
+        "order_total": "275.0000",
+        "captured": "345.0000",
+        "refunded": "119.5000",
+        "net": "225.5000",
+    }
