@@ -47,8 +47,8 @@ class FakeAmazon(FakeMarketplace):
         self.items_rate = 0.5
         self._tokens = 0.0
         self._stamp = 0.0
-        self.items_calls = 0  # getOrderItems requests answered 200
-        self.items_throttled = 0  # ... and answered 429
+        self.items_served: list[str] = []  # order ids of getOrderItems answered 200
+        self.items_throttled = 0  # getOrderItems answered 429
         # confirmed packages: order id -> packageReferenceId -> packageDetail
         self.packages: dict[str, dict[str, dict[str, Any]]] = {}
 
@@ -138,7 +138,7 @@ class FakeAmazon(FakeMarketplace):
         order = self.orders.get(order_id)
         if order is None:
             return as_json(404, {"errors": [{"code": "NotFound"}]})
-        self.items_calls += 1
+        self.items_served.append(order_id)
         payload = {"AmazonOrderId": order_id, "OrderItems": order["_items"]}
         return as_json(200, {"payload": payload}, rate)
 
