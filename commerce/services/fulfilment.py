@@ -30,9 +30,12 @@ has shipped. Staff may instead close the unshipped remainder by cancelling the o
 (``commerce.services.cancel``). The released goods are available to other orders too: their
 backorders are retried (``backorders_retry``).
 
-Tracking (:func:`tracking_event_record`): carrier scans of a shipped fulfilment, normalised to
-the codes of ``TRACKING_CODES``; an event delivered twice (same code and time) is recorded once,
-and a ``delivered`` scan delivers the fulfilment.
+Tracking (:func:`tracking_event_record`, in ``commerce.services.fulfilment_tracking``): carrier
+scans of a shipped fulfilment, normalised to the codes of ``TRACKING_CODES``; an event
+delivered twice (same code and time) is recorded once, and a ``delivered`` scan delivers the
+fulfilment. The settlement of allocations and stock is ``commerce.services.fulfilment_goods``;
+the locks, checks and journal rows every fulfilment service shares are
+``commerce.services.fulfilment_common``.
 
 Every change journals an ``OrderEvent`` on the order (``fulfilment_updated``, ``shipped``,
 ``delivered``) and refreshes the derived statuses in the same transaction.
@@ -41,65 +44,77 @@ Every change journals an ``OrderEvent`` on the order (``fulfilment_updated``, ``
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
-from django_fsm import can_proceed
 
 from commerce.models import (
     Allocation,
     AllocationStatus,
     Fulfilment,
     FulfilmentLine,
-    FulfilmentState,
     SalesOrder,
     SalesOrderLine,
-    Stock,
-    TrackingEvent,
 )
-from commerce.services.allocation import backorders_retry, sales_order_reroute
-from commerce.services.locks import sales_order_lock
+from commerce.services.fulfilment_common import (
+    OPEN_STATES,
+    QTY_PLACES,
+    SHIPPED_STATES,
+    ZERO,
+    Actor,
+    fulfilment_deliver_locked,
+    fulfilment_journal,
+    fulfilment_lock,
+    fulfilment_order_lock,
+    fulfilment_require_transition,
+    moment_clean,
+    order_require_workable,
+    qty_journaled,
+)
+from commerce.services.fulfilment_goods import (
+    allocations_settle,
+    goods_lock,
+    remainder_to_routing,
+    stock_settle,
+)
+from commerce.services.fulfilment_tracking import (
+    DESCRIPTION_MAX,
+    LOCATION_MAX,
+    TRACKING_CODES,
+    TrackingRecorded,
+    tracking_event_record,
+)
 from commerce.services.status import sales_order_status_refresh
-from oms_site.errors import Conflict, NotFound, TransitionNotAllowed, ValidationFailed
+from oms_site.errors import ValidationFailed
 from orders.models import EventKind, Order, OrderStatus
-from orders.services import event_record, order_apply_transition
+from orders.services import order_apply_transition
 from tenancy.models import Tenant
 
-Actor = Any  # a User, or None for the system
+# Tracking lives in ``fulfilment_tracking``; its entry points are reachable from here too.
+__all__ = [
+    "CARRIER_MAX",
+    "DESCRIPTION_MAX",
+    "LOCATION_MAX",
+    "TRACKING_CODES",
+    "TRACKING_MAX",
+    "ShipLine",
+    "TrackingRecorded",
+    "fulfilment_cancel",
+    "fulfilment_deliver",
+    "fulfilment_pack",
+    "fulfilment_pick",
+    "fulfilment_ship",
+    "fulfilments_cancel_open",
+    "fulfilments_create_for_order",
+    "tracking_event_record",
+]
 
-ZERO = Decimal("0")
-QTY_PLACES = 3
-OPEN_STATES = (FulfilmentState.PENDING, FulfilmentState.PICKING, FulfilmentState.PACKED)
-SHIPPED_STATES = (FulfilmentState.SHIPPED, FulfilmentState.DELIVERED)
-WORKABLE_ORDER_STATUSES = (OrderStatus.OPEN, OrderStatus.PARTIAL)
 CARRIER_MAX, TRACKING_MAX = 64, 128
-DESCRIPTION_MAX, LOCATION_MAX = 300, 200
-CLOCK_SKEW = timedelta(minutes=5)
-
-# Normalised carrier scan codes (carriers' own codes map onto these).
-TRACKING_CODES: tuple[str, ...] = (
-    "info_received",
-    "picked_up",
-    "in_transit",
-    "out_for_delivery",
-    "failed_attempt",
-    "available_for_pickup",
-    "exception",
-    "returned_to_sender",
-    "delivered",
-)
-DELIVERED = "delivered"
-
-
-def _qty(value: Decimal) -> str:
-    """A quantity as journaled: 3 places on every database."""
-    return str(value.quantize(Decimal(1).scaleb(-QTY_PLACES)))
 
 
 @dataclass(frozen=True)
@@ -108,70 +123,6 @@ class ShipLine:
 
     line_id: int
     quantity: Decimal
-
-
-@dataclass(frozen=True)
-class TrackingRecorded:
-    event: TrackingEvent
-    created: bool
-
-
-# --- locking ----------------------------------------------------------------------------------
-
-
-def _lock_order(*, tenant: Tenant, sales_order_id: int) -> tuple[Order, SalesOrder]:
-    """The order and sales order rows locked (``sales_order_lock``); a trade order's id is not
-    found."""
-    sales = sales_order_lock(
-        tenant=tenant, sales_order_id=sales_order_id, not_found="Order not found."
-    )
-    return sales.order, sales
-
-
-def _lock_fulfilment(*, tenant: Tenant, fulfilment_id: int) -> tuple[Fulfilment, Order, SalesOrder]:
-    sales_order_id = (
-        Fulfilment.objects.for_tenant(tenant)
-        .filter(pk=fulfilment_id)
-        .values_list("sales_order_id", flat=True)
-        .first()
-    )
-    if sales_order_id is None:
-        raise NotFound("Fulfilment not found.")
-    order, sales = _lock_order(tenant=tenant, sales_order_id=sales_order_id)
-    fulfilment = (
-        Fulfilment.objects.for_tenant(tenant)
-        .select_for_update(of=("self",))
-        .select_related("warehouse")
-        .get(pk=fulfilment_id)
-    )
-    return fulfilment, order, sales
-
-
-def _require_workable(order: Order, action: str) -> None:
-    if order.status not in WORKABLE_ORDER_STATUSES:
-        raise TransitionNotAllowed(
-            f"Cannot {action}: the order is {order.status}.", extra={"order_status": order.status}
-        )
-
-
-def _require_transition(fulfilment: Fulfilment, method_name: str, action: str) -> None:
-    if not can_proceed(getattr(fulfilment, method_name)):
-        raise TransitionNotAllowed(
-            f"Cannot {action} a fulfilment that is {fulfilment.state}.",
-            extra={"state": fulfilment.state},
-        )
-
-
-def _journal(
-    *, order: Order, kind: str, actor: Actor, fulfilment: Fulfilment, reason: str = "", **data: Any
-) -> None:
-    event_record(
-        order=order,
-        kind=kind,
-        actor=actor,
-        reason=reason,
-        data={"fulfilment_id": fulfilment.pk, "warehouse": fulfilment.warehouse.code, **data},
-    )
 
 
 # --- creation ---------------------------------------------------------------------------------
@@ -188,8 +139,8 @@ def fulfilments_create_for_order(
     fulfilment. A second call finds everything covered and creates nothing. Returns the
     fulfilments created (an empty list when none were missing).
     """
-    order, sales = _lock_order(tenant=tenant, sales_order_id=sales_order_id)
-    _require_workable(order, "create fulfilments")
+    order, sales = fulfilment_order_lock(tenant=tenant, sales_order_id=sales_order_id)
+    order_require_workable(order, "create fulfilments")
     allocated = (
         Allocation.objects.for_tenant(tenant)
         .filter(sales_order=sales, status=AllocationStatus.ACTIVE)
@@ -221,14 +172,14 @@ def fulfilments_create_for_order(
                 for line_id, q in lines
             ]
         )
-        _journal(
+        fulfilment_journal(
             order=order,
             kind=EventKind.FULFILMENT_UPDATED,
             actor=actor,
             fulfilment=fulfilment,
             action="created",
             to_state=fulfilment.state,
-            lines=[{"line": line_id, "quantity": _qty(q)} for line_id, q in lines],
+            lines=[{"line": line_id, "quantity": qty_journaled(q)} for line_id, q in lines],
         )
         created.append(fulfilment)
     return created
@@ -240,13 +191,13 @@ def fulfilments_create_for_order(
 def _simple_step(
     *, tenant: Tenant, actor: Actor, fulfilment_id: int, method: str, action: str
 ) -> Fulfilment:
-    fulfilment, order, _ = _lock_fulfilment(tenant=tenant, fulfilment_id=fulfilment_id)
-    _require_transition(fulfilment, method, action)
-    _require_workable(order, action)
+    fulfilment, order, _ = fulfilment_lock(tenant=tenant, fulfilment_id=fulfilment_id)
+    fulfilment_require_transition(fulfilment, method, action)
+    order_require_workable(order, action)
     from_state = fulfilment.state
     getattr(fulfilment, method)()
     fulfilment.save(update_fields=["state", "updated_at"])
-    _journal(
+    fulfilment_journal(
         order=order,
         kind=EventKind.FULFILMENT_UPDATED,
         actor=actor,
@@ -276,130 +227,6 @@ def fulfilment_pack(*, tenant: Tenant, actor: Actor, fulfilment_id: int) -> Fulf
     return _simple_step(
         tenant=tenant, actor=actor, fulfilment_id=fulfilment_id, method="pack", action="pack"
     )
-
-
-# --- allocations and stock --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Take:
-    """What a fulfilment line takes from its allocations: ``shipped`` + ``released``."""
-
-    line_id: int
-    product_id: int
-    shipped: Decimal
-    released: Decimal
-
-
-def _split(allocation: Allocation, pieces: list[tuple[str, Decimal]]) -> list[Allocation]:
-    """Rewrite ``allocation`` as the first non-empty piece; new rows for the others."""
-    pieces = [(status, q) for status, q in pieces if q > 0]
-    first_status, first_qty = pieces[0]
-    allocation.status, allocation.quantity = first_status, first_qty
-    allocation.save(update_fields=["status", "quantity", "updated_at"])
-    return [
-        Allocation(
-            tenant_id=allocation.tenant_id,
-            sales_order_id=allocation.sales_order_id,
-            line_id=allocation.line_id,
-            warehouse_id=allocation.warehouse_id,
-            distance_km=allocation.distance_km,
-            quantity=q,
-            status=status,
-        )
-        for status, q in pieces[1:]
-    ]
-
-
-def _settle_allocations(
-    *,
-    tenant: Tenant,
-    fulfilment: Fulfilment,
-    lines: Sequence[FulfilmentLine],
-    shipped: dict[int, Decimal],
-) -> list[_Take]:
-    """Take each fulfilment line's quantity from the line's active allocations in the
-    fulfilment's warehouse (oldest first): ``shipped[line]`` becomes shipped, the rest of the
-    fulfilment line is released; allocations larger than needed keep the excess active."""
-    rows = (
-        Allocation.objects.for_tenant(tenant)
-        .select_for_update()
-        .filter(
-            sales_order_id=fulfilment.sales_order_id,
-            warehouse_id=fulfilment.warehouse_id,
-            line_id__in=[fl.line_id for fl in lines],
-            status=AllocationStatus.ACTIVE,
-        )
-        .order_by("pk")
-    )
-    by_line: dict[int, list[Allocation]] = defaultdict(list)
-    for allocation in rows:
-        by_line[allocation.line_id].append(allocation)
-    takes, new_rows = [], []
-    for fl in lines:
-        available = sum((a.quantity for a in by_line[fl.line_id]), ZERO)
-        if available < fl.quantity:
-            raise Conflict(
-                f"Order line {fl.line.line_no} has {available} allocated in "
-                f"{fulfilment.warehouse.code}, less than the fulfilment's {fl.quantity}: cancel "
-                "the fulfilment and create it again.",
-                extra={"line": fl.line_id},
-            )
-        to_ship = shipped.get(fl.line_id, ZERO)
-        to_release = fl.quantity - to_ship
-        for allocation in by_line[fl.line_id]:
-            if to_ship == 0 and to_release == 0:
-                break
-            ship = min(allocation.quantity, to_ship)
-            release = min(allocation.quantity - ship, to_release)
-            keep = allocation.quantity - ship - release
-            to_ship, to_release = to_ship - ship, to_release - release
-            new_rows += _split(
-                allocation,
-                [
-                    (AllocationStatus.SHIPPED, ship),
-                    (AllocationStatus.RELEASED, release),
-                    (AllocationStatus.ACTIVE, keep),
-                ],
-            )
-        takes.append(
-            _Take(
-                line_id=fl.line_id,
-                product_id=fl.line.product_id,
-                shipped=shipped.get(fl.line_id, ZERO),
-                released=fl.quantity - shipped.get(fl.line_id, ZERO),
-            )
-        )
-    if new_rows:
-        Allocation.objects.bulk_create(new_rows)
-    return takes
-
-
-def _settle_stock(*, tenant: Tenant, warehouse_id: int, takes: Iterable[_Take]) -> None:
-    """``on_hand -= shipped`` and ``allocated -= shipped + released`` per product, on the
-    stock rows locked in pk order."""
-    shipped: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    consumed: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    for take in takes:
-        shipped[take.product_id] += take.shipped
-        consumed[take.product_id] += take.shipped + take.released
-    stocks = (
-        Stock.objects.for_tenant(tenant)
-        .select_for_update()
-        .filter(warehouse_id=warehouse_id, product_id__in=list(consumed))
-        .order_by("pk")
-    )
-    found = {stock.product_id: stock for stock in stocks}
-    for product_id, quantity in sorted(consumed.items()):
-        stock = found.get(product_id)
-        if stock is None or stock.allocated < quantity or stock.on_hand < shipped[product_id]:
-            raise Conflict(
-                "The warehouse's stock no longer holds this fulfilment's allocation.",
-                extra={"product": product_id},
-            )
-        stock.allocated -= quantity
-        stock.on_hand -= shipped[product_id]
-        stock.save(update_fields=["on_hand", "allocated", "updated_at"])
 
 
 # --- ship -------------------------------------------------------------------------------------
@@ -467,7 +294,11 @@ def _order_progress(
         .aggregate(q=Sum("shipped_quantity"))["q"]
         or ZERO
     )
-    data = {"fulfilment_id": fulfilment.pk, "ordered": _qty(ordered), "shipped": _qty(shipped)}
+    data = {
+        "fulfilment_id": fulfilment.pk,
+        "ordered": qty_journaled(ordered),
+        "shipped": qty_journaled(shipped),
+    }
     if shipped >= ordered:
         order_apply_transition(
             order=order,
@@ -483,7 +314,7 @@ def _order_progress(
             transition="fill_partially",
             actor=actor,
             check_permission=False,
-            reason=f"Shipped {_qty(shipped)} of {_qty(ordered)}.",
+            reason=f"Shipped {qty_journaled(shipped)} of {qty_journaled(ordered)}.",
             data=data,
         )
 
@@ -518,11 +349,11 @@ def fulfilment_ship(
     (some services have none). Refusals: another state or an order that is not open/partial ->
     409; bad input -> 400 naming the field; nothing is written either way.
     """
-    fulfilment, order, sales = _lock_fulfilment(tenant=tenant, fulfilment_id=fulfilment_id)
-    _require_transition(fulfilment, "ship", "ship")
-    _require_workable(order, "ship")
+    fulfilment, order, sales = fulfilment_lock(tenant=tenant, fulfilment_id=fulfilment_id)
+    fulfilment_require_transition(fulfilment, "ship", "ship")
+    order_require_workable(order, "ship")
     carrier, tracking_number = _validate_carrier(carrier, tracking_number)
-    moment = _validate_moment(shipped_at, "shipped_at")
+    moment = moment_clean(shipped_at, "shipped_at")
     fulfilment_lines = list(
         FulfilmentLine.objects.for_tenant(tenant)
         .select_for_update(of=("self",))
@@ -531,11 +362,11 @@ def fulfilment_ship(
         .order_by("pk")
     )
     quantities = _ship_quantities(fulfilment_lines, lines)
-    takes = _settle_allocations(
+    takes = allocations_settle(
         tenant=tenant, fulfilment=fulfilment, lines=fulfilment_lines, shipped=quantities
     )
-    _settle_stock(tenant=tenant, warehouse_id=fulfilment.warehouse_id, takes=takes)
-    rerouted = _remainder_to_routing(tenant=tenant, sales=sales, takes=takes)
+    stock_settle(tenant=tenant, warehouse_id=fulfilment.warehouse_id, takes=takes)
+    rerouted = remainder_to_routing(tenant=tenant, sales=sales, takes=takes)
     now = timezone.now()
     for fl in fulfilment_lines:
         fl.shipped_quantity, fl.updated_at = quantities.get(fl.line_id, ZERO), now
@@ -549,7 +380,7 @@ def fulfilment_ship(
     fulfilment.save(
         update_fields=["state", "carrier", "tracking_number", "shipped_at", "updated_at"]
     )
-    _journal(
+    fulfilment_journal(
         order=order,
         kind=EventKind.SHIPPED,
         actor=actor,
@@ -558,7 +389,11 @@ def fulfilment_ship(
         carrier=carrier,
         tracking_number=tracking_number,
         lines=[
-            {"line": t.line_id, "shipped": _qty(t.shipped), "released": _qty(t.released)}
+            {
+                "line": t.line_id,
+                "shipped": qty_journaled(t.shipped),
+                "released": qty_journaled(t.released),
+            }
             for t in takes
         ],
         rerouted=rerouted,
@@ -572,49 +407,15 @@ def fulfilment_ship(
 # --- deliver / cancel -------------------------------------------------------------------------
 
 
-def _deliver(
-    *,
-    order: Order,
-    sales: SalesOrder,
-    fulfilment: Fulfilment,
-    actor: Actor,
-    delivered_at: datetime,
-    source: str,
-) -> None:
-    fulfilment.deliver()
-    fulfilment.delivered_at = delivered_at
-    fulfilment.save(update_fields=["state", "delivered_at", "updated_at"])
-    _journal(
-        order=order,
-        kind=EventKind.DELIVERED,
-        actor=actor,
-        fulfilment=fulfilment,
-        delivered_at=delivered_at.isoformat(),
-        source=source,
-    )
-    sales_order_status_refresh(sales_order=sales)
-
-
-def _validate_moment(value: datetime | None, field: str) -> datetime:
-    now = timezone.now()
-    if value is None:
-        return now
-    if timezone.is_naive(value):
-        raise ValidationFailed(errors={field: ["Must include a time zone."]})
-    if value > now + CLOCK_SKEW:
-        raise ValidationFailed(errors={field: ["Must not be in the future."]})
-    return value
-
-
 @transaction.atomic
 def fulfilment_deliver(
     *, tenant: Tenant, actor: Actor, fulfilment_id: int, delivered_at: datetime | None = None
 ) -> Fulfilment:
     """shipped -> delivered (at ``delivered_at``, default now; not in the future)."""
-    fulfilment, order, sales = _lock_fulfilment(tenant=tenant, fulfilment_id=fulfilment_id)
-    _require_transition(fulfilment, "deliver", "deliver")
-    moment = _validate_moment(delivered_at, "delivered_at")
-    _deliver(
+    fulfilment, order, sales = fulfilment_lock(tenant=tenant, fulfilment_id=fulfilment_id)
+    fulfilment_require_transition(fulfilment, "deliver", "deliver")
+    moment = moment_clean(delivered_at, "delivered_at")
+    fulfilment_deliver_locked(
         order=order,
         sales=sales,
         fulfilment=fulfilment,
@@ -623,17 +424,6 @@ def fulfilment_deliver(
         source="manual",
     )
     return fulfilment
-
-
-def _remainder_to_routing(*, tenant: Tenant, sales: SalesOrder | None, takes: list[_Take]) -> bool:
-    """Released goods are available again (backorders of them retried); the order they were
-    released from goes back to routing (``sales``; ``None`` for an order being cancelled).
-    Returns whether the order was re-routed."""
-    released = [t.product_id for t in takes if t.released > 0]
-    backorders_retry(tenant_id=tenant.pk, product_ids=released)
-    if not released or sales is None:
-        return False
-    return sales_order_reroute(sales=sales)
 
 
 def _cancel_locked(
@@ -647,22 +437,22 @@ def _cancel_locked(
 ) -> None:
     """Cancel one fulfilment whose order rows are locked; ``sales`` is re-routed (``None``
     when the order itself is being cancelled)."""
-    _require_transition(fulfilment, "cancel", "cancel")
+    fulfilment_require_transition(fulfilment, "cancel", "cancel")
     fulfilment_lines = list(
         FulfilmentLine.objects.for_tenant(tenant)
         .select_related("line")
         .filter(fulfilment=fulfilment)
         .order_by("pk")
     )
-    takes = _settle_allocations(
+    takes = allocations_settle(
         tenant=tenant, fulfilment=fulfilment, lines=fulfilment_lines, shipped={}
     )
-    _settle_stock(tenant=tenant, warehouse_id=fulfilment.warehouse_id, takes=takes)
-    rerouted = _remainder_to_routing(tenant=tenant, sales=sales, takes=takes)
+    stock_settle(tenant=tenant, warehouse_id=fulfilment.warehouse_id, takes=takes)
+    rerouted = remainder_to_routing(tenant=tenant, sales=sales, takes=takes)
     from_state = fulfilment.state
     fulfilment.cancel()
     fulfilment.save(update_fields=["state", "updated_at"])
-    _journal(
+    fulfilment_journal(
         order=order,
         kind=EventKind.FULFILMENT_UPDATED,
         actor=actor,
@@ -671,7 +461,7 @@ def _cancel_locked(
         action="cancel",
         from_state=from_state,
         to_state=fulfilment.state,
-        released=[{"line": t.line_id, "quantity": _qty(t.released)} for t in takes],
+        released=[{"line": t.line_id, "quantity": qty_journaled(t.released)} for t in takes],
         rerouted=rerouted,
     )
 
@@ -682,7 +472,7 @@ def fulfilment_cancel(
 ) -> Fulfilment:
     """Cancel a fulfilment before it ships; its allocations are released (stock available
     again) and the order, which keeps its status, goes back to routing (module docstring)."""
-    fulfilment, order, sales = _lock_fulfilment(tenant=tenant, fulfilment_id=fulfilment_id)
+    fulfilment, order, sales = fulfilment_lock(tenant=tenant, fulfilment_id=fulfilment_id)
     _cancel_locked(
         tenant=tenant,
         actor=actor,
@@ -694,42 +484,13 @@ def fulfilment_cancel(
     return fulfilment
 
 
-def _lock_goods(*, tenant: Tenant, sales: SalesOrder, fulfilments: Sequence[Fulfilment]) -> None:
-    """Lock the active allocations, then the stock rows, of several fulfilments up front, each
-    set in one statement by pk: settling them one by one would lock the stock rows of each
-    warehouse in turn, not in pk order (the later per-fulfilment locks are held already)."""
-    if len(fulfilments) < 2:
-        return
-    allocations = (
-        Allocation.objects.for_tenant(tenant)
-        .select_for_update(of=("self",))
-        .filter(
-            sales_order=sales,
-            warehouse_id__in=[f.warehouse_id for f in fulfilments],
-            status=AllocationStatus.ACTIVE,
-        )
-        .order_by("pk")
-        .values_list("warehouse_id", "line__product_id")
-    )
-    query = Q(pk__in=[])
-    for warehouse_id, product_id in set(allocations):
-        query |= Q(warehouse_id=warehouse_id, product_id=product_id)
-    list(
-        Stock.objects.for_tenant(tenant)
-        .select_for_update()
-        .filter(query)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-
-
 @transaction.atomic
 def fulfilments_cancel_open(
     *, tenant: Tenant, actor: Actor, sales_order_id: int, reason: str = ""
 ) -> list[Fulfilment]:
     """Cancel every open fulfilment of an order (for an order cancellation: call it inside
     that transaction, before releasing the order's remaining allocations)."""
-    order, sales = _lock_order(tenant=tenant, sales_order_id=sales_order_id)
+    order, sales = fulfilment_order_lock(tenant=tenant, sales_order_id=sales_order_id)
     fulfilments = list(
         Fulfilment.objects.for_tenant(tenant)
         .select_for_update(of=("self",))
@@ -737,7 +498,7 @@ def fulfilments_cancel_open(
         .filter(sales_order=sales, state__in=OPEN_STATES)
         .order_by("pk")
     )
-    _lock_goods(tenant=tenant, sales=sales, fulfilments=fulfilments)
+    goods_lock(tenant=tenant, sales=sales, fulfilments=fulfilments)
     for fulfilment in fulfilments:
         _cancel_locked(
             tenant=tenant,
@@ -748,91 +509,3 @@ def fulfilments_cancel_open(
             reason=reason[:500],
         )
     return fulfilments
-
-
-# --- tracking ---------------------------------------------------------------------------------
-
-
-def _validate_tracking(
-    *, code: str, occurred_at: datetime | None, description: str, location: str
-) -> datetime:
-    errors: dict[str, list[str]] = {}
-    if code not in TRACKING_CODES:
-        errors["code"] = [f"Unknown code {code!r}; use one of: {', '.join(TRACKING_CODES)}."]
-    if len(description) > DESCRIPTION_MAX:
-        errors["description"] = [f"At most {DESCRIPTION_MAX} characters."]
-    if len(location) > LOCATION_MAX:
-        errors["location"] = [f"At most {LOCATION_MAX} characters."]
-    if occurred_at is None:
-        errors["occurred_at"] = ["Required."]
-    if errors:
-        raise ValidationFailed(errors=errors)
-    return _validate_moment(occurred_at, "occurred_at")
-
-
-@transaction.atomic
-def tracking_event_record(
-    *,
-    tenant: Tenant,
-    actor: Actor,
-    fulfilment_id: int,
-    code: str,
-    occurred_at: datetime | None,
-    description: str = "",
-    location: str = "",
-) -> TrackingRecorded:
-    """Record a carrier scan of a shipped (or delivered) fulfilment.
-
-    ``(fulfilment, code, occurred_at)`` is unique: a repeated delivery of the same scan is
-    answered with the stored event (``created=False``) and changes nothing. A new
-    ``delivered`` scan of a shipped fulfilment delivers it at the scan's time.
-    """
-    fulfilment, order, sales = _lock_fulfilment(tenant=tenant, fulfilment_id=fulfilment_id)
-    moment = _validate_tracking(
-        code=code, occurred_at=occurred_at, description=description, location=location
-    )
-    if fulfilment.state not in SHIPPED_STATES:
-        raise TransitionNotAllowed(
-            f"Tracking events apply to shipped fulfilments; this one is {fulfilment.state}.",
-            extra={"state": fulfilment.state},
-        )
-    event = TrackingEvent(
-        tenant=tenant,
-        fulfilment=fulfilment,
-        code=code,
-        occurred_at=moment,
-        description=description,
-        location=location,
-    )
-    try:
-        with transaction.atomic():
-            event.save(force_insert=True)
-    except IntegrityError:
-        existing = (
-            TrackingEvent.objects.for_tenant(tenant)
-            .filter(fulfilment=fulfilment, code=code, occurred_at=moment)
-            .first()
-        )
-        if existing is None:
-            raise
-        return TrackingRecorded(existing, created=False)
-    _journal(
-        order=order,
-        kind=EventKind.FULFILMENT_UPDATED,
-        actor=actor,
-        fulfilment=fulfilment,
-        action="tracking",
-        code=code,
-        occurred_at=moment.isoformat(),
-        location=location,
-    )
-    if code == DELIVERED and fulfilment.state == FulfilmentState.SHIPPED:
-        _deliver(
-            order=order,
-            sales=sales,
-            fulfilment=fulfilment,
-            actor=actor,
-            delivered_at=moment,
-            source="tracking",
-        )
-    return TrackingRecorded(event, created=True)
