@@ -6,8 +6,9 @@
   commits (``route_sales_order`` on the ``routing`` queue). A point-of-sale order is routed in
   the same transaction instead: the goods are at the counter and the sale completes at once.
 - Sales orders carry no generic expiry (reservations expire instead).
-- Cancel: ``commerce.services.cancel.sales_order_cancel`` (409 once any goods shipped), with
-  the order's rows locked as every commerce writer locks them (``commerce.services.locks``).
+- Cancel: ``commerce.services.cancel.sales_order_cancel`` (a partially shipped order closes
+  its unshipped remainder and completes; 409 once everything shipped), with the order's rows
+  locked as every commerce writer locks them (``commerce.services.locks``).
 """
 
 from __future__ import annotations
