@@ -14,11 +14,11 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import QuerySet, UniqueConstraint
+from django.forms.models import BaseInlineFormSet, InlineForeignKeyField
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 
-from commerce import geo
 from commerce.models import (
     Address,
     Allocation,
@@ -33,6 +33,7 @@ from commerce.models import (
 )
 from commerce.services.allocation import sales_orders_route
 from commerce.services.allocation_moves import allocation_move
+from commerce.services.inputs import Errors, location_of
 from oms_site.errors import ApplicationError
 from orders.models import LIVE_STATUSES
 from orders.services import order_transition, orders_cancel_each
@@ -55,11 +56,71 @@ def _refusal(action: str, exc: ApplicationError) -> str:
     return f"{action} refused: {'; '.join(parts) or exc.message}"
 
 
+class _ChildFormSet(BaseInlineFormSet):
+    """Rows are validated as rows of the parent's tenant, so that the uniqueness rules that
+    include the tenant (one price per currency) are checked by the forms: a duplicate is a form
+    error, not an IntegrityError at save. A posted row id is looked up among the parent's rows
+    only."""
+
+    def _construct_form(self, i: int, **kwargs: Any) -> Any:
+        form = super()._construct_form(i, **kwargs)  # type: ignore[misc]
+        if form.instance.tenant_id is None:
+            form.instance.tenant_id = self.instance.tenant_id
+        return form
+
+    def add_fields(self, form: Any, index: Any) -> None:
+        super().add_fields(form, index)
+        id_field = form.fields.get(self.model._meta.pk.name)
+        if isinstance(id_field, forms.ModelChoiceField):
+            # A row's id names a row of this parent only (Django would look it up unscoped).
+            id_field.queryset = self.get_queryset()
+
+    def get_unique_error_message(self, unique_check: Any) -> str:
+        # Staff work in one tenant and never see its field: name only the fields they edit.
+        return str(super().get_unique_error_message([f for f in unique_check if f != "tenant"]))
+
+
+class _ChildForm(TenantScopedModelForm):
+    """A row of an inline: Django leaves the parent's key out of a row's own constraint checks
+    (the parent may not be saved yet), so the unique constraints that include it (one price per
+    currency) are checked here against the stored rows once the parent exists, and reported on
+    the field the user edits."""
+
+    def validate_unique(self) -> None:
+        super().validate_unique()
+        model = type(self.instance)
+        hidden = {"tenant"} | {
+            name for name, field in self.fields.items() if isinstance(field, InlineForeignKeyField)
+        }
+        for constraint in model._meta.constraints:
+            if not isinstance(constraint, UniqueConstraint) or constraint.condition is not None:
+                continue
+            names = list(constraint.fields)
+            lookup = {
+                model._meta.get_field(name).attname: getattr(
+                    self.instance, model._meta.get_field(name).attname
+                )
+                for name in names
+            }
+            if set(names) & set(self.errors) or None in lookup.values():
+                continue  # a field failed its own check, or the parent is new
+            clash = model._default_manager.filter(**lookup)
+            if self.instance.pk is not None:
+                clash = clash.exclude(pk=self.instance.pk)
+            if clash.exists():
+                shown = [name for name in names if name not in hidden]
+                label = " and ".join(str(model._meta.get_field(n).verbose_name) for n in shown)
+                message = f"{model._meta.verbose_name.capitalize()} with this {label} exists."
+                self.add_error(shown[0] if len(shown) == 1 else None, message)
+
+
 class _ChildInline(TenantRoleAdminMixin, admin.TabularInline):
     """An editable inline of a tenant-owned child: rows take the parent's tenant; the parent's
     scope decides which rows show (the formset filters by the parent); permissions come from
     the user's role in the working tenant, like the parent's."""
 
+    form = _ChildForm
+    formset = _ChildFormSet
     extra = 0
     view_roles = ALL_ROLES
     add_roles = SALES_ENTRY
@@ -97,7 +158,30 @@ class ProductAdmin(TenantScopedAdmin):
         _save_children(formset, form.instance)
 
 
-class AddressForm(forms.ModelForm):
+def _location_clean(form: forms.ModelForm, data: dict[str, Any], *, required: bool) -> None:
+    """The service rules for a row's coordinates (both or neither; neither: looked up from the
+    city, an error naming it when ``required`` and not found), as form errors."""
+    if form.has_error("latitude") or form.has_error("longitude"):
+        return
+    errors = Errors()
+    coords = location_of(
+        data.get("latitude"),
+        data.get("longitude"),
+        city=data.get("city") or "",
+        country=data.get("country") or "",
+        prefix="",
+        errors=errors,
+        required=required,
+    )
+    for field, texts in errors.errors.items():
+        for text in texts:
+            form.add_error(field, text)
+    if coords is not None and not errors:
+        data["latitude"], data["longitude"] = coords
+        form.instance.latitude, form.instance.longitude = coords
+
+
+class AddressForm(_ChildForm):
     class Meta:
         model = Address
         fields = (
@@ -114,11 +198,7 @@ class AddressForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if data.get("latitude") is None and data.get("longitude") is None:
-            coords = geo.coordinates_for(data.get("city") or "", data.get("country") or "")
-            if coords is not None:  # an address the gazetteer cannot place is kept as is
-                data["latitude"], data["longitude"] = coords
-                self.instance.latitude, self.instance.longitude = coords
+        _location_clean(self, data, required=False)  # an unknown place is kept without them
         return data
 
 
@@ -161,13 +241,7 @@ class WarehouseForm(TenantScopedModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if data.get("latitude") is None and data.get("longitude") is None:
-            coords = geo.coordinates_for(data.get("city") or "", data.get("country") or "")
-            if coords is None:
-                self.add_error("city", "Cannot locate this city: give latitude and longitude.")
-            else:
-                data["latitude"], data["longitude"] = coords
-                self.instance.latitude, self.instance.longitude = coords
+        _location_clean(self, data, required=True)
         return data
 
 

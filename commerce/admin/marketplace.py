@@ -2,7 +2,8 @@
 (progress bar, counters, errors).
 
 Credentials are never rendered: the channel form shows, per credential key of the channel's
-kind, whether it is set, and an empty password box to replace it (left empty: kept).
+kind, whether it is set, and an empty password box to replace it (left empty: kept). A code
+given or changed may not contain ``:`` (``commerce.services.channels``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from django.http import HttpRequest
 from django.template.loader import render_to_string
 
 from commerce.models import Channel, SyncRun, SyncStatus
-from commerce.services.channels import credentials_merge
+from commerce.services.channels import channel_code_problem, credentials_merge
 from commerce.services.sync import channel_sync_start
 from oms_site.errors import ApplicationError
 from tenancy.admin_base import TenantScopedAdmin, TenantScopedModelForm, request_tenant
@@ -49,6 +50,13 @@ class ChannelAdminForm(TenantScopedModelForm):
                 widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
                 help_text=f"Used by: {kinds}. Currently {state}; leave empty to keep.",
             )
+
+    def clean_code(self) -> str:
+        code: str = self.cleaned_data["code"]
+        problem = channel_code_problem(code) if "code" in self.changed_data else None
+        if problem:
+            raise forms.ValidationError(problem)
+        return code
 
     def given_credentials(self) -> dict[str, str]:
         return {

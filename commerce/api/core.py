@@ -17,7 +17,9 @@ orders, allocation moves.
 Roles: every member reads. Sales entry roles (admin, seller, operations) write orders,
 customers, products and reservations; warehouses and stock are changed by admin and
 operations. Bad input: 400 naming the field, nothing stored; an unknown key is a 400 naming
-it. Another tenant's object: 404 exactly like a missing one.
+it (only the documented keys reach a service: a body key never collides with the service's
+own arguments such as ``tenant`` or ``product_id``). Text holding a NUL or a lone surrogate is
+bad input like any other. Another tenant's object: 404 exactly like a missing one.
 """
 
 from __future__ import annotations
@@ -63,7 +65,8 @@ from commerce.models import (
 )
 from commerce.models.sales import AllocationState
 from commerce.services import allocation_moves as allocation_services
-from commerce.services import catalog, entry, stock
+from commerce.services import catalog, entry, inputs, stock
+from commerce.services.channels import CHANNEL_CODE_MAX
 from oms_site.api.pagination import CreatedCursorPagination
 from oms_site.errors import ValidationFailed
 from orders.models import OrderStatus
@@ -145,13 +148,15 @@ class ProductViewSet(_CatalogViewSet):
         return selectors.products_visible(tenant=tenant)
 
     def create(self, request: Request) -> Response:
-        product = catalog.product_create(tenant=self.tenant, actor=request.user, **body(request))
+        data = body(request, catalog.PRODUCT_KEYS)
+        product = catalog.product_create(tenant=self.tenant, actor=request.user, **data)
         return self.created(selectors.products_visible(tenant=self.tenant).get(pk=product.pk))
 
     def partial_update(self, request: Request, **kwargs: Any) -> Response:
+        data = body(request, catalog.PRODUCT_KEYS)
         product = self.get_object()
         catalog.product_update(
-            tenant=self.tenant, actor=request.user, product_id=product.pk, **body(request)
+            tenant=self.tenant, actor=request.user, product_id=product.pk, **data
         )
         return Response(self.get_serializer(self.get_object()).data)
 
@@ -164,22 +169,25 @@ class CustomerViewSet(_CatalogViewSet):
         return selectors.customers_visible(tenant=tenant)
 
     def create(self, request: Request) -> Response:
-        customer = catalog.customer_create(tenant=self.tenant, actor=request.user, **body(request))
+        data = body(request, {*catalog.CUSTOMER_KEYS, "addresses"})
+        customer = catalog.customer_create(tenant=self.tenant, actor=request.user, **data)
         return self.created(selectors.customers_visible(tenant=self.tenant).get(pk=customer.pk))
 
     def partial_update(self, request: Request, **kwargs: Any) -> Response:
+        data = body(request, catalog.CUSTOMER_KEYS)
         customer = self.get_object()
         catalog.customer_update(
-            tenant=self.tenant, actor=request.user, customer_id=customer.pk, **body(request)
+            tenant=self.tenant, actor=request.user, customer_id=customer.pk, **data
         )
         return Response(self.get_serializer(self.get_object()).data)
 
     @extend_schema(request=AddressSerializer, responses=AddressSerializer)
     @action(detail=True, methods=["post"], serializer_class=AddressSerializer)
     def addresses(self, request: Request, pk: str) -> Response:
+        data = body(request, inputs.ADDRESS_KEYS)
         customer = self.get_object()
         address: Address = catalog.address_create(
-            tenant=self.tenant, actor=request.user, customer_id=customer.pk, **body(request)
+            tenant=self.tenant, actor=request.user, customer_id=customer.pk, **data
         )
         return Response(AddressSerializer(address).data, status=status.HTTP_201_CREATED)
 
@@ -193,15 +201,15 @@ class WarehouseViewSet(_CatalogViewSet):
         return selectors.warehouses_visible(tenant=tenant)
 
     def create(self, request: Request) -> Response:
-        warehouse = catalog.warehouse_create(
-            tenant=self.tenant, actor=request.user, **body(request)
-        )
+        data = body(request, catalog.WAREHOUSE_KEYS)
+        warehouse = catalog.warehouse_create(tenant=self.tenant, actor=request.user, **data)
         return self.created(warehouse)
 
     def partial_update(self, request: Request, **kwargs: Any) -> Response:
+        data = body(request, catalog.WAREHOUSE_KEYS)
         warehouse = self.get_object()
         updated = catalog.warehouse_update(
-            tenant=self.tenant, actor=request.user, warehouse_id=warehouse.pk, **body(request)
+            tenant=self.tenant, actor=request.user, warehouse_id=warehouse.pk, **data
         )
         return Response(self.get_serializer(updated).data)
 
@@ -251,10 +259,36 @@ class StockViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewS
 def _datetime(value: Any, field: str) -> datetime | None:
     if value is None:
         return None
-    parsed = parse_datetime(value) if isinstance(value, str) else None
+    try:
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:  # well formed, but no such date or time (month 13)
+        parsed = None
     if parsed is None or parsed.tzinfo is None:
         raise ValidationFailed(errors={field: ["An ISO 8601 date and time with an offset."]})
     return parsed
+
+
+def _channel(tenant: Tenant, value: Any) -> Channel:
+    """The tenant's channel of this code; a value no code can be is refused before the query."""
+    errors = inputs.Errors()
+    code = inputs.text_of(value, field="channel", errors=errors, max_length=CHANNEL_CODE_MAX)
+    errors.raise_if_any()
+    channel = Channel.objects.for_tenant(tenant).filter(code=code).first()
+    if channel is None:
+        raise ValidationFailed(errors={"channel": [f"No channel {code!r}."]})
+    return channel
+
+
+def _shipping(tenant: Tenant, data: dict[str, Any]) -> Any:
+    """The address given inline, or the customer's address named by ``shipping_address_id``."""
+    address_id = id_of(data.get("shipping_address_id"), field="shipping_address_id", required=False)
+    if address_id is None:
+        return data.get("shipping_address")
+    if data.get("shipping_address") is not None:
+        raise ValidationFailed(
+            errors={"shipping_address_id": ["Give shipping_address or its id, not both."]}
+        )
+    return _object(Address, tenant, address_id, "shipping_address_id")
 
 
 class ReservationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
@@ -340,64 +374,34 @@ class SalesOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
     def create(self, request: Request) -> Response:
         data = body(request, ORDER_KEYS)
         tenant = self.tenant
-        channel_code = data.get("channel")
-        channel = (
-            Channel.objects.for_tenant(tenant).filter(code=channel_code).first()
-            if isinstance(channel_code, str)
-            else None
-        )
-        if channel is None:
-            raise ValidationFailed(errors={"channel": [f"No channel {channel_code!r}."]})
         customer = _object(
             Customer,
             tenant,
             id_of(data.get("customer"), field="customer", required=False),
             "customer",
         )
-        address_id = id_of(
-            data.get("shipping_address_id"), field="shipping_address_id", required=False
-        )
-        shipping = data.get("shipping_address")
-        if address_id is not None:
-            if shipping is not None:
-                raise ValidationFailed(
-                    errors={"shipping_address_id": ["Give shipping_address or its id, not both."]}
-                )
-            shipping = _object(Address, tenant, address_id, "shipping_address_id")
         exchange_of = _object(
             SalesOrder,
             tenant,
             id_of(data.get("exchange_of"), field="exchange_of", required=False),
             "exchange_of",
         )
-        note = data.get("note", "")
-        if not isinstance(note, str) or len(note) > 500:
-            raise ValidationFailed(errors={"note": ["A string of at most 500 characters."]})
-        ip_address = data.get("ip_address")
-        if ip_address is not None:
-            from django.core.exceptions import ValidationError
-            from django.core.validators import validate_ipv46_address
-
-            try:
-                validate_ipv46_address(ip_address)
-            except (ValidationError, TypeError) as exc:
-                raise ValidationFailed(errors={"ip_address": ["A valid IP address."]}) from exc
         created = entry.sales_order_create(
             tenant=tenant,
             actor=request.user,
-            channel=channel,
+            channel=_channel(tenant, data.get("channel")),
             external_id=data.get("external_id"),  # type: ignore[arg-type]
             currency=data.get("currency"),  # type: ignore[arg-type]
             lines=data.get("lines"),  # type: ignore[arg-type]
             customer=customer,
-            shipping_address=shipping,
+            shipping_address=_shipping(tenant, data),
             shipping_total=data.get("shipping_total", "0"),
             billing_country=data.get("billing_country") or "",
-            ip_address=ip_address,
+            ip_address=data.get("ip_address"),
             ip_country=data.get("ip_country") or "",
             placed_at=_datetime(data.get("placed_at"), "placed_at"),
             exchange_of=exchange_of,
-            note=note,
+            note=data.get("note", ""),
         )
         detail = selectors.sales_order_detail(tenant=tenant, order_id=created.order.pk)
         code = status.HTTP_201_CREATED if created.created else status.HTTP_200_OK
@@ -406,9 +410,11 @@ class SalesOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str) -> Response:
         data = body(request, {"reason"})
-        reason = data.get("reason", "")
-        if not isinstance(reason, str) or len(reason) > 500:
-            raise ValidationFailed(errors={"reason": ["A string of at most 500 characters."]})
+        errors = inputs.Errors()
+        reason = inputs.text_of(
+            data.get("reason"), field="reason", errors=errors, max_length=500, required=False
+        )
+        errors.raise_if_any()
         order = self.get_object()
         order_transition(
             tenant=self.tenant,
@@ -436,13 +442,13 @@ class AllocationViewSet(TenantViewSet):
     @action(detail=True, methods=["post"])
     def move(self, request: Request, pk: str) -> Response:
         data = body(request, {"warehouse", "quantity", "reason"})
-        errors = catalog.Errors()
+        errors = inputs.Errors()
         quantity = None
         if data.get("quantity") is not None:
-            quantity = catalog.decimal_of(
-                data["quantity"], field="quantity", errors=errors, places=3, maximum=catalog.QTY_MAX
+            quantity = inputs.decimal_of(
+                data["quantity"], field="quantity", errors=errors, places=3, maximum=inputs.QTY_MAX
             )
-        reason = catalog.text_of(
+        reason = inputs.text_of(
             data.get("reason"), field="reason", errors=errors, max_length=500, required=False
         )
         errors.raise_if_any()

@@ -14,6 +14,16 @@ from tenancy.scoping import TenantManager
 country_field_kwargs = {"max_length": 2, "help_text": "ISO 3166-1 alpha-2 code, e.g. DE."}
 
 
+def coordinates_paired(name: str) -> models.CheckConstraint:
+    """Latitude and longitude both set or both empty: routing measures no distance to half a
+    location (the services and admin forms refuse one without the other, naming it)."""
+    return models.CheckConstraint(
+        condition=models.Q(latitude__isnull=True, longitude__isnull=True)
+        | models.Q(latitude__isnull=False, longitude__isnull=False),
+        name=name,
+    )
+
+
 class Product(TenantOwned):
     sku = models.CharField(max_length=64)
     name = models.CharField(max_length=200)
@@ -94,6 +104,7 @@ class Address(TenantOwned):
 
     class Meta:
         ordering = ("customer_id", "id")
+        constraints = [coordinates_paired("address_coordinates_paired")]
 
     def __str__(self) -> str:
         return f"{self.line1}, {self.city} {self.country}"
@@ -123,6 +134,7 @@ class Warehouse(TenantOwned):
         ordering = ("code",)
         constraints = [
             models.UniqueConstraint(fields=["tenant", "code"], name="warehouse_unique_code"),
+            coordinates_paired("warehouse_coordinates_paired"),
         ]
 
     def __str__(self) -> str:

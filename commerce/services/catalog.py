@@ -11,171 +11,42 @@ Rules shared by the API and the admin:
   entry that cannot be located is stored without coordinates (a billing address in a village
   the gazetteer does not know is still a valid address); an order shipping to such an address
   is refused at entry, naming the address field, because routing needs the coordinates.
+  Coordinates are given both or neither (400 naming the missing one); the admin forms check
+  them with the same :func:`commerce.services.inputs.location_of`, and the database refuses a
+  half-located row.
+- Text is refused when it holds a NUL or a lone surrogate (:mod:`commerce.services.inputs`).
+- ``PRODUCT_KEYS``, ``CUSTOMER_KEYS`` (+ ``addresses`` on create), ``ADDRESS_KEYS`` and
+  ``WAREHOUSE_KEYS`` are the fields a client may send; the API refuses any other key (400
+  naming it) before calling a service.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from commerce import geo
 from commerce.models import Address, Customer, Product, ProductPrice, Warehouse
 from commerce.services.fx import currency_error
+from commerce.services.inputs import (
+    MONEY_MAX,
+    Errors,
+    address_clean,
+    country_of,
+    decimal_of,
+    location_of,
+    text_of,
+)
+from commerce.services.inputs import QTY_MAX as QTY_MAX  # the stock services read it here
 from oms_site.errors import NotFound, ValidationFailed
 from tenancy.models import Tenant
 
 Actor = Any
 ZERO = Decimal("0")
-MONEY_MAX = Decimal("1e16")
-QTY_MAX = Decimal("1e11")
-
-
-class Errors:
-    """Collects field errors so that every problem of an input is reported at once."""
-
-    def __init__(self) -> None:
-        self.errors: dict[str, list[str]] = {}
-
-    def add(self, field: str, message: str) -> None:
-        self.errors.setdefault(field, []).append(message)
-
-    def __bool__(self) -> bool:
-        return bool(self.errors)
-
-    def raise_if_any(self) -> None:
-        if self.errors:
-            raise ValidationFailed(errors=self.errors)
-
-
-def decimal_of(
-    value: Any, *, field: str, errors: Errors, places: int, maximum: Decimal
-) -> Decimal | None:
-    """A finite Decimal with at most ``places`` decimals and below ``maximum``, else an error.
-
-    Accepts Decimal, int and numeric strings; a float is taken by its shortest repr (JSON
-    numbers), a bool is refused."""
-    if isinstance(value, bool) or value is None:
-        errors.add(field, "A number is required.")
-        return None
-    try:
-        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        errors.add(field, "A valid number is required.")
-        return None
-    if not number.is_finite():
-        errors.add(field, "A valid number is required.")
-        return None
-    if abs(number) >= maximum:
-        errors.add(field, f"Must be less than {maximum:,.0f} in absolute value.")
-        return None
-    rounded = number.quantize(Decimal(1).scaleb(-places))
-    if rounded != number:
-        errors.add(field, f"Ensure that there are no more than {places} decimal places.")
-        return None
-    return rounded
-
-
-def text_of(
-    value: Any, *, field: str, errors: Errors, max_length: int, required: bool = True
-) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        errors.add(field, "Must be a string.")
-        return ""
-    value = value.strip()
-    if required and not value:
-        errors.add(field, "This field is required.")
-    elif len(value) > max_length:
-        errors.add(field, f"Ensure this field has no more than {max_length} characters.")
-    elif "\x00" in value:
-        errors.add(field, "Null characters are not allowed.")
-    return value
-
-
-def country_of(value: Any, *, field: str, errors: Errors) -> str:
-    if not isinstance(value, str) or value not in geo.known_countries():
-        errors.add(field, "Use an ISO 3166-1 alpha-2 country code in upper case, e.g. DE.")
-        return ""
-    return value
-
-
-def coordinates_of(
-    latitude: Any, longitude: Any, *, prefix: str, errors: Errors
-) -> tuple[Decimal, Decimal] | None:
-    """Both coordinates or neither; latitude within +-90, longitude within +-180."""
-    if latitude is None and longitude is None:
-        return None
-    if latitude is None or longitude is None:
-        missing = "latitude" if latitude is None else "longitude"
-        errors.add(f"{prefix}{missing}", "Give both latitude and longitude, or neither.")
-        return None
-    lat = decimal_of(
-        latitude, field=f"{prefix}latitude", errors=errors, places=6, maximum=Decimal(1000)
-    )
-    lon = decimal_of(
-        longitude, field=f"{prefix}longitude", errors=errors, places=6, maximum=Decimal(1000)
-    )
-    if lat is not None and not (-90 <= lat <= 90):
-        errors.add(f"{prefix}latitude", "Must be between -90 and 90.")
-        lat = None
-    if lon is not None and not (-180 <= lon <= 180):
-        errors.add(f"{prefix}longitude", "Must be between -180 and 180.")
-        lon = None
-    return None if lat is None or lon is None else (lat, lon)
-
-
-ADDRESS_FIELDS = {
-    "name": 200,
-    "line1": 200,
-    "line2": 200,
-    "city": 100,
-    "region": 100,
-    "postal_code": 20,
-}
-ADDRESS_OPTIONAL = {"name", "line2", "region", "postal_code"}
-ADDRESS_KEYS = {*ADDRESS_FIELDS, "country", "latitude", "longitude"}
-
-
-def address_clean(
-    data: Mapping[str, Any], *, prefix: str, errors: Errors, require_location: bool
-) -> dict[str, Any]:
-    """Validate an address mapping (unknown keys refused); fills coordinates from the
-    gazetteer. ``require_location``: an address that cannot be located is an error naming
-    ``<prefix>city``."""
-    if not isinstance(data, Mapping):
-        errors.add(prefix.rstrip("."), "Must be an object.")
-        return {}
-    for key in data:
-        if key not in ADDRESS_KEYS:
-            errors.add(f"{prefix}{key}", "Unknown field.")
-    clean: dict[str, Any] = {
-        name: text_of(
-            data.get(name),
-            field=f"{prefix}{name}",
-            errors=errors,
-            max_length=length,
-            required=name not in ADDRESS_OPTIONAL,
-        )
-        for name, length in ADDRESS_FIELDS.items()
-    }
-    clean["country"] = country_of(data.get("country"), field=f"{prefix}country", errors=errors)
-    coords = coordinates_of(
-        data.get("latitude"), data.get("longitude"), prefix=prefix, errors=errors
-    )
-    if coords is None and clean["city"] and clean["country"]:
-        coords = geo.coordinates_for(clean["city"], clean["country"])
-        if coords is None and require_location:
-            errors.add(
-                f"{prefix}city",
-                f"Cannot locate {clean['city']!r} in {clean['country']}: "
-                "give latitude and longitude.",
-            )
-    clean["latitude"], clean["longitude"] = coords if coords else (None, None)
-    return clean
+PRODUCT_KEYS = {"sku", "name", "weight_kg", "lead_time_days", "active", "prices"}
+CUSTOMER_KEYS = {"name", "email", "country"}
 
 
 def _get(model: Any, tenant: Tenant | int, pk: Any, *, for_update: bool = False) -> Any:
@@ -436,17 +307,21 @@ def _warehouse_fields(
             if not isinstance(data[name], bool):
                 errors.add(name, "Must be true or false.")
             clean[name] = data[name]
-    given = "latitude" in data or "longitude" in data
-    coords = coordinates_of(data.get("latitude"), data.get("longitude"), prefix="", errors=errors)
     moved = current is None or any(k in data for k in ("city", "country"))
-    if coords is None and not given and current is not None and not moved:
+    if not moved and "latitude" not in data and "longitude" not in data:
         return clean  # location unchanged
-    if coords is None and not errors:
-        city = clean.get("city", current.city if current else "")
-        country = clean.get("country", current.country if current else "")
-        coords = geo.coordinates_for(city, country)
-        if coords is None:
-            errors.add("city", f"Cannot locate {city!r} in {country}: give latitude and longitude.")
+    latitude, longitude = data.get("latitude"), data.get("longitude")
+    if latitude is None and longitude is None and errors:
+        return clean  # a look-up of a city that failed its own checks would say nothing new
+    coords = location_of(
+        latitude,
+        longitude,
+        city=clean.get("city", current.city if current else ""),
+        country=clean.get("country", current.country if current else ""),
+        prefix="",
+        errors=errors,
+        required=True,
+    )
     if coords is not None:
         clean["latitude"], clean["longitude"] = coords
     return clean

@@ -5,6 +5,11 @@ shown by the admin (both show only which keys are set). On change, the keys give
 stored ones, a key given as an empty string is removed, keys not given are kept, so a client
 can rotate one secret without re-sending the others. A channel that has orders or sync runs is
 not deleted (409): deactivate it instead (``active = false``).
+
+A channel code may not contain ``:`` (400 naming ``code``, from the API and the admin alike):
+the code and an order's external id make the order's idempotency key ``<code>:<external id>``
+(``commerce.services.entry``), which must name one channel's order only. The rule applies when
+a code is set; a channel stored earlier with such a code keeps it while other fields change.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from oms_site.errors import Conflict, NotFound, ValidationFailed
 from orders.services import Actor
 from tenancy.models import Tenant
 
+CHANNEL_CODE_MAX = 32  # the length of ``Channel.code``
+CODE_SEPARATOR = ":"
 CHANNEL_FIELDS = (
     "code",
     "name",
@@ -36,6 +43,13 @@ CHANNEL_FIELDS = (
 )
 
 
+def channel_code_problem(code: object) -> str | None:
+    """Why ``code`` cannot be given to a channel, or ``None`` (other checks: the model's)."""
+    if isinstance(code, str) and CODE_SEPARATOR in code:
+        return f"Must not contain '{CODE_SEPARATOR}'."
+    return None
+
+
 def credentials_merge(stored: dict[str, Any], given: dict[str, Any] | None) -> dict[str, Any]:
     merged = dict(stored or {})
     for key, value in (given or {}).items():
@@ -46,11 +60,18 @@ def credentials_merge(stored: dict[str, Any], given: dict[str, Any] | None) -> d
     return merged
 
 
-def _save(channel: Channel) -> Channel:
+def _save(channel: Channel, *, code_set: bool) -> Channel:
+    """Validate (every problem at once) and save; ``code_set``: the code is being given."""
+    errors: dict[str, list[str]] = {}
     try:
         channel.full_clean(exclude=["tenant"])
     except DjangoValidationError as exc:
-        raise ValidationFailed(errors=exc.message_dict) from None
+        errors = {field: list(messages) for field, messages in exc.message_dict.items()}
+    problem = channel_code_problem(channel.code) if code_set else None
+    if problem:
+        errors.setdefault("code", []).append(problem)
+    if errors:
+        raise ValidationFailed(errors=errors)
     try:
         with transaction.atomic():
             channel.save()
@@ -65,7 +86,7 @@ def channel_create(
 ) -> Channel:
     values = {k: v for k, v in fields.items() if k in CHANNEL_FIELDS}
     channel = Channel(tenant=tenant, credentials=credentials_merge({}, credentials), **values)
-    return _save(channel)
+    return _save(channel, code_set=True)
 
 
 @transaction.atomic
@@ -80,12 +101,13 @@ def channel_update(
     channel = Channel.objects.for_tenant(tenant).select_for_update().filter(pk=channel_id).first()
     if channel is None:
         raise NotFound("Channel not found.")
+    code_set = "code" in fields and fields["code"] != channel.code
     for name, value in fields.items():
         if name in CHANNEL_FIELDS:
             setattr(channel, name, value)
     if credentials is not None:
         channel.credentials = credentials_merge(channel.credentials, credentials)
-    return _save(channel)
+    return _save(channel, code_set=code_set)
 
 
 @transaction.atomic

@@ -6,16 +6,24 @@ and external id with the same payload answers the stored order (``created=False`
 different payload 409 naming the differing fields. When that key would exceed the column (64
 characters), the external id part is replaced by ``#`` + the first hex digits of its SHA-256,
 so the key stays deterministic; ``SalesOrder``'s own unique (tenant, channel, external id)
-constraint backs it.
+constraint backs it. The key is unambiguous because a channel code cannot contain ``:``
+(``commerce.services.channels``): otherwise channel ``a:b`` with order ``c`` and channel ``a``
+with order ``b:c`` would share the key ``a:b:c``.
 
 Field names in errors follow the input's shape: ``lines[0].sku`` (0-based, like the JSON
 array), ``shipping_address.city``, ``currency``.
 
 Totals, computed here and never taken from the client: per line ``net = quantity x unit
 price`` (rounded half-up to 4 places), ``total = net - discount + tax`` (tax and discount are
-line amounts; a discount may not exceed the net). ``subtotal = sum(net)``, ``grand_total =
-subtotal - discounts + taxes + shipping``. The base-currency total uses the tenant's FX rate
-on the day the order was placed (no rate -> 400 naming ``currency``), stored with the rate.
+line amounts; a discount may not exceed the net; ``commerce.services.entry_lines``).
+``subtotal = sum(net)``, ``grand_total = subtotal - discounts + taxes + shipping``. The
+base-currency total uses the tenant's FX rate on the tenant's business day (the date in the
+tenant's time zone, like payment operations: ``money_rules.operation_day``) when the order was
+placed (no rate -> 400 naming ``currency``), stored with the rate.
+
+Text fields (external id, note, SKUs, address lines) are refused when they hold a NUL or a
+lone surrogate, naming the field (``commerce.services.inputs``); so is an IP address that is
+not a string, and a ``placed_at`` too close to the ends of the calendar to convert.
 
 A unit price left out is taken from the product's list price in the order currency (none ->
 400 naming ``lines[i].unit_price``).
@@ -31,11 +39,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_ipv46_address
 from django.utils import timezone
 
 from commerce.models import (
@@ -43,30 +52,19 @@ from commerce.models import (
     Channel,
     ChannelKind,
     Customer,
-    Product,
-    ProductPrice,
     SalesOrder,
     SalesOrderLine,
 )
-from commerce.services.catalog import (
-    MONEY_MAX,
-    QTY_MAX,
-    Errors,
-    address_clean,
-    country_of,
-    decimal_of,
-    text_of,
-)
+from commerce.services.entry_lines import CENTS, ZERO, OrderDraft, amount_of, lines_clean
 from commerce.services.fx import currency_error, fx_rate
+from commerce.services.inputs import MONEY_MAX, Errors, address_clean, country_of, text_of
+from commerce.services.money_rules import operation_day
 from oms_site.errors import ValidationFailed
 from orders.models import EventKind, Order, OrderKind
 from orders.services import OrderCreated, event_record, order_create
 from tenancy.models import Tenant
 
 Actor = Any
-ZERO = Decimal("0")
-CENTS = Decimal("0.0001")
-LINE_KEYS = {"sku", "quantity", "unit_price", "tax", "discount", "external_line_id"}
 CLIENT_ID_MAX = 64
 
 
@@ -76,139 +74,6 @@ def client_order_id_for(channel: Channel, external_id: str) -> str:
         return key
     digest = hashlib.sha256(external_id.encode()).hexdigest()
     return f"{channel.code}:#{digest[: CLIENT_ID_MAX - len(channel.code) - 2]}"
-
-
-@dataclass
-class LineDraft:
-    product: Product
-    quantity: Decimal
-    unit_price: Decimal
-    discount: Decimal
-    tax: Decimal
-    external_line_id: str
-
-    @property
-    def net(self) -> Decimal:
-        return (self.quantity * self.unit_price).quantize(CENTS, rounding=ROUND_HALF_UP)
-
-    @property
-    def total(self) -> Decimal:
-        return self.net - self.discount + self.tax
-
-
-@dataclass
-class OrderDraft:
-    currency: str
-    lines: list[LineDraft] = field(default_factory=list)
-    ship: dict[str, Any] = field(default_factory=dict)
-    shipping_total: Decimal = ZERO
-    fx_rate: Decimal = Decimal("1")
-
-    @property
-    def subtotal(self) -> Decimal:
-        return sum((line.net for line in self.lines), ZERO)
-
-    @property
-    def discount_total(self) -> Decimal:
-        return sum((line.discount for line in self.lines), ZERO)
-
-    @property
-    def tax_total(self) -> Decimal:
-        return sum((line.tax for line in self.lines), ZERO)
-
-    @property
-    def grand_total(self) -> Decimal:
-        return self.subtotal - self.discount_total + self.tax_total + self.shipping_total
-
-
-def _amount(value: Any, *, field: str, errors: Errors, default: Decimal | None) -> Decimal | None:
-    if value is None and default is not None:
-        return default
-    number = decimal_of(value, field=field, errors=errors, places=4, maximum=MONEY_MAX)
-    if number is not None and number < 0:
-        errors.add(field, "Must not be negative.")
-        return None
-    return number
-
-
-def _lines_clean(*, tenant: Tenant, lines: Any, currency: str, errors: Errors) -> list[LineDraft]:
-    if not isinstance(lines, Sequence) or isinstance(lines, str | bytes):
-        errors.add("lines", "Must be a list of lines.")
-        return []
-    if not lines:
-        errors.add("lines", "An order needs at least one line.")
-        return []
-    skus = {line.get("sku") for line in lines if isinstance(line, Mapping)}
-    products = {
-        p.sku: p
-        for p in Product.objects.for_tenant(tenant).filter(
-            sku__in=[s for s in skus if isinstance(s, str)]
-        )
-    }
-    prices = {
-        price.product_id: price.amount
-        for price in ProductPrice.objects.for_tenant(tenant).filter(
-            product__in=list(products.values()), currency=currency
-        )
-    }
-    drafts: list[LineDraft] = []
-    for index, line in enumerate(lines):
-        prefix = f"lines[{index}]."
-        if not isinstance(line, Mapping):
-            errors.add(f"lines[{index}]", "Must be an object.")
-            continue
-        for key in line:
-            if key not in LINE_KEYS:
-                errors.add(f"{prefix}{key}", "Unknown field.")
-        sku = text_of(line.get("sku"), field=f"{prefix}sku", errors=errors, max_length=64)
-        product = products.get(sku)
-        if sku and product is None:
-            errors.add(f"{prefix}sku", f"Unknown SKU {sku}.")
-        elif product is not None and not product.active:
-            errors.add(f"{prefix}sku", f"Product {sku} is not active.")
-        quantity = decimal_of(
-            line.get("quantity"),
-            field=f"{prefix}quantity",
-            errors=errors,
-            places=3,
-            maximum=QTY_MAX,
-        )
-        if quantity is not None and quantity <= 0:
-            errors.add(f"{prefix}quantity", "Must be greater than zero.")
-        if line.get("unit_price") is None and product is not None:
-            unit_price = prices.get(product.pk)
-            if unit_price is None:
-                errors.add(f"{prefix}unit_price", f"Required: {sku} has no {currency} list price.")
-        else:
-            unit_price = _amount(
-                line.get("unit_price"), field=f"{prefix}unit_price", errors=errors, default=None
-            )
-        discount = _amount(
-            line.get("discount"), field=f"{prefix}discount", errors=errors, default=ZERO
-        )
-        tax = _amount(line.get("tax"), field=f"{prefix}tax", errors=errors, default=ZERO)
-        external = text_of(
-            line.get("external_line_id"),
-            field=f"{prefix}external_line_id",
-            errors=errors,
-            max_length=128,
-            required=False,
-        )
-        if (
-            product is None
-            or quantity is None
-            or quantity <= 0
-            or unit_price is None
-            or discount is None
-            or tax is None
-        ):
-            continue
-        draft = LineDraft(product, quantity, unit_price, discount, tax, external)
-        if discount > draft.net:
-            errors.add(f"{prefix}discount", "Must not exceed quantity x unit price.")
-            continue
-        drafts.append(draft)
-    return drafts
 
 
 def _ship_clean(
@@ -294,6 +159,42 @@ def _same_tenant(tenant: Tenant, **refs: Any) -> None:
         raise ValidationFailed(errors=errors)
 
 
+def _ip_check(value: Any, *, errors: Errors) -> None:
+    if value is None:
+        return
+    try:
+        if not isinstance(value, str):
+            raise ValidationError("not a string")
+        validate_ipv46_address(value)
+    except ValidationError:
+        errors.add("ip_address", "A valid IP address.")
+
+
+def _business_day(tenant: Tenant, placed: datetime, *, errors: Errors) -> date | None:
+    """The tenant's business day when the order was placed: its FX date."""
+    if timezone.is_naive(placed):
+        errors.add("placed_at", "Give a time zone (UTC offset).")
+        return None
+    try:
+        placed.astimezone(UTC)  # stored in UTC
+        return operation_day(tenant, at=placed)
+    except OverflowError:
+        errors.add("placed_at", "Out of range.")
+        return None
+
+
+def _rate_on(tenant: Tenant, currency: str, day: date, *, errors: Errors) -> Decimal:
+    try:
+        return fx_rate(
+            tenant=tenant, from_currency=currency, to_currency=tenant.base_currency, on=day
+        )
+    except ValidationFailed as exc:
+        for name, messages in exc.errors.items():
+            for message in messages:
+                errors.add(name, message)
+        return Decimal("1")
+
+
 def sales_order_create(
     *,
     tenant: Tenant,
@@ -328,40 +229,33 @@ def sales_order_create(
     if channel.kind == ChannelKind.POS and channel.store_id is None:
         errors.add("channel", f"Point-of-sale channel {channel.code} has no store set.")
     external_id = text_of(external_id, field="external_id", errors=errors, max_length=128)
+    note = text_of(note, field="note", errors=errors, max_length=500, required=False)
     problem = currency_error(currency)
     if problem:
         errors.add("currency", problem)
     elif channel.currency and currency != channel.currency:
         errors.add("currency", f"Channel {channel.code} sells in {channel.currency}.")
     draft = OrderDraft(currency=currency if not problem else "")
-    draft.lines = _lines_clean(tenant=tenant, lines=lines, currency=currency, errors=errors)
+    draft.lines = lines_clean(
+        tenant=tenant, lines=lines, currency=None if problem else currency, errors=errors
+    )
     draft.ship = _ship_clean(
         channel=channel, customer=customer, shipping_address=shipping_address, errors=errors
     )
     draft.shipping_total = (
-        _amount(shipping_total, field="shipping_total", errors=errors, default=ZERO) or ZERO
+        amount_of(shipping_total, field="shipping_total", errors=errors, default=ZERO) or ZERO
     )
     if billing_country:
         country_of(billing_country, field="billing_country", errors=errors)
     if ip_country:
         country_of(ip_country, field="ip_country", errors=errors)
-    if placed_at is not None and timezone.is_naive(placed_at):
-        errors.add("placed_at", "Give a time zone (UTC offset).")
+    _ip_check(ip_address, errors=errors)
+    placed = placed_at or timezone.now()
+    placed_day = _business_day(tenant, placed, errors=errors)
     if draft.grand_total >= MONEY_MAX:
         errors.add("lines", "The order total is too large.")
-    if not problem and not errors:
-        placed_day = (placed_at or timezone.now()).astimezone(UTC).date()
-        try:
-            draft.fx_rate = fx_rate(
-                tenant=tenant,
-                from_currency=currency,
-                to_currency=tenant.base_currency,
-                on=placed_day,
-            )
-        except ValidationFailed as exc:
-            for name, messages in exc.errors.items():
-                for message in messages:
-                    errors.add(name, message)
+    if placed_day is not None and not problem and not errors:
+        draft.fx_rate = _rate_on(tenant, currency, placed_day, errors=errors)
     errors.raise_if_any()
     extra = {
         "billing_country": billing_country,
@@ -392,7 +286,7 @@ def sales_order_create(
                 "billing_country": billing_country,
                 "ip_address": ip_address,
                 "ip_country": ip_country,
-                "placed_at": placed_at or timezone.now(),
+                "placed_at": placed,
                 "marketplace_status": marketplace_status,
                 "marketplace_updated_at": marketplace_updated_at,
                 "exchange_of": exchange_of,
@@ -412,7 +306,7 @@ def sales_order_create(
         kind=OrderKind.SALES,
         client_order_id=client_order_id_for(channel, external_id),
         payload=payload,
-        note=note[:500],
+        note=note,
         submit=submit,
         detail_create=detail_create,
     )

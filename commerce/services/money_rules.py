@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -89,6 +89,8 @@ def currency_check(*, currency: str | None, order_currency: str) -> str:
     return currency
 
 
-def operation_day(tenant: Tenant) -> date:
-    """Today in the tenant's time zone: the FX date of an operation made now."""
-    return timezone.localtime(timezone.now(), zoneinfo.ZoneInfo(tenant.timezone)).date()
+def operation_day(tenant: Tenant, *, at: datetime | None = None) -> date:
+    """The tenant's business day (the date in its time zone) at ``at``, by default now: the FX
+    date of an operation or an order. May raise ``OverflowError`` for a time within a day of
+    ``datetime.min`` or ``datetime.max``."""
+    return timezone.localtime(at or timezone.now(), zoneinfo.ZoneInfo(tenant.timezone)).date()

@@ -6,11 +6,17 @@ from decimal import Decimal
 from typing import Any
 
 from commerce.models import (
+    Address,
     Allocation,
+    Channel,
+    Customer,
+    Product,
+    ProductPrice,
     Reservation,
     SalesOrder,
     SalesOrderLine,
     Stock,
+    Warehouse,
 )
 from commerce.services.entry import sales_order_create
 from orders.models import Order, OrderEvent
@@ -81,6 +87,30 @@ def commerce_snapshot() -> dict[str, int]:
     return {
         model.__name__: model.objects.all_tenants(reason=why).count()
         for model in (Order, OrderEvent, SalesOrder, SalesOrderLine, Allocation, Reservation, Stock)
+    }
+
+
+def rows_snapshot(tenant: Any) -> dict[str, list[dict[str, Any]]]:
+    """Every row of the tenant's catalogue, channels, stock and orders, field by field (the
+    update times included): compare around a refused write, create or change."""
+    models: tuple[Any, ...] = (
+        Product,
+        ProductPrice,
+        Customer,
+        Address,
+        Warehouse,
+        Channel,
+        Stock,
+        Reservation,
+        Order,
+        OrderEvent,
+        SalesOrder,
+        SalesOrderLine,
+        Allocation,
+    )
+    return {
+        model.__name__: list(model.objects.for_tenant(tenant).order_by("pk").values())
+        for model in models
     }
 
 

@@ -6,12 +6,20 @@ from typing import Any
 import pytest
 from django.contrib.messages import get_messages
 
-from commerce.models import Allocation, AllocationState, Product, ProductPrice, Warehouse
+from commerce.models import (
+    Address,
+    Allocation,
+    AllocationState,
+    Product,
+    ProductPrice,
+    Warehouse,
+)
 from commerce.services.allocation import sales_order_route
 from orders.models import OrderStatus
 from tests.commerce.core.helpers import (
     allocations_of,
     order_enter,
+    rows_snapshot,
     stock_of,
     stock_state,
     warehouse_in,
@@ -179,3 +187,219 @@ def test_product_change_page_shows_its_prices(staff: Any, tenant: Any) -> None:
 
     assert response.status_code == 200
     assert b'value="USD"' in response.content
+
+
+def _product_form(**fields: Any) -> dict[str, Any]:
+    return {
+        "sku": "MUG",
+        "name": "Mug",
+        "weight_kg": "0.3",
+        "lead_time_days": "4",
+        "active": "on",
+        "prices-TOTAL_FORMS": "2",
+        "prices-INITIAL_FORMS": "0",
+        "prices-0-currency": "EUR",
+        "prices-0-amount": "9.90",
+        "prices-1-currency": "EUR",
+        "prices-1-amount": "8.90",
+        **fields,
+    }
+
+
+def _prices_errors(response: Any) -> tuple[list[Any], list[str]]:
+    formset = response.context["inline_admin_formsets"][0].formset
+    return formset.errors, list(formset.non_form_errors())
+
+
+def test_two_new_prices_in_one_currency_are_a_form_error(staff: Any, tenant: Any) -> None:
+    response = staff.post(f"{ADMIN}/product/add/", _product_form())
+
+    assert response.status_code == 200
+    assert _prices_errors(response) == (
+        [{}, {"__all__": ["Please correct the duplicate values below."]}],
+        ["Please correct the duplicate data for currency."],
+    )
+    assert Product.objects.for_tenant(tenant).count() == 0
+    assert ProductPrice.objects.for_tenant(tenant).count() == 0
+
+
+def test_a_new_price_in_a_currency_the_product_has_is_a_form_error(staff: Any, tenant: Any) -> None:
+    product = ProductFactory(tenant=tenant, sku="MUG", name="Mug")
+    price = ProductPrice.objects.create(
+        tenant=tenant, product=product, currency="EUR", amount=Decimal("9.90")
+    )
+    before = rows_snapshot(tenant)
+
+    response = staff.post(
+        f"{ADMIN}/product/{product.pk}/change/",
+        _product_form(
+            **{
+                "prices-INITIAL_FORMS": "1",
+                "prices-0-id": str(price.pk),
+                "prices-0-product": str(product.pk),
+                "name": "Big mug",
+            }
+        ),
+    )
+
+    assert response.status_code == 200
+    assert _prices_errors(response) == (
+        [{}, {"currency": ["Product price with this currency exists."]}],
+        [],
+    )
+    assert rows_snapshot(tenant) == before
+
+
+def test_a_price_in_a_currency_stored_in_another_row_is_a_form_error(
+    staff: Any, tenant: Any
+) -> None:
+    product = ProductFactory(tenant=tenant, sku="MUG", name="Mug")
+    price = ProductPrice.objects.create(
+        tenant=tenant, product=product, currency="EUR", amount=Decimal("9.90")
+    )
+    before = rows_snapshot(tenant)
+
+    response = staff.post(
+        f"{ADMIN}/product/{product.pk}/change/",
+        _product_form(
+            **{
+                "prices-TOTAL_FORMS": "1",
+                "prices-INITIAL_FORMS": "0",
+                "prices-0-product": str(product.pk),
+            }
+        ),
+    )
+
+    assert response.status_code == 200
+    assert _prices_errors(response) == (
+        [{"currency": ["Product price with this currency exists."]}],
+        [],
+    )
+    assert rows_snapshot(tenant) == before
+    assert price.pk == ProductPrice.objects.for_tenant(tenant).get().pk
+
+
+def test_product_change_updates_its_price_rows(staff: Any, tenant: Any) -> None:
+    product = ProductFactory(tenant=tenant, sku="MUG", name="Mug")
+    price = ProductPrice.objects.create(
+        tenant=tenant, product=product, currency="EUR", amount=Decimal("9.90")
+    )
+
+    response = staff.post(
+        f"{ADMIN}/product/{product.pk}/change/",
+        _product_form(
+            **{
+                "prices-INITIAL_FORMS": "1",
+                "prices-0-id": str(price.pk),
+                "prices-0-product": str(product.pk),
+                "prices-0-amount": "12.00",
+                "prices-1-currency": "USD",
+            }
+        ),
+    )
+
+    assert response.status_code == 302
+    assert list(
+        ProductPrice.objects.for_tenant(tenant)
+        .order_by("pk")
+        .values_list("pk", "currency", "amount")
+    ) == [(price.pk, "EUR", Decimal("12.0000")), (price.pk + 1, "USD", Decimal("8.9000"))]
+
+
+WAREHOUSE_FORM = {
+    "code": "LYS",
+    "name": "Lyon",
+    "city": "Lyon",
+    "country": "FR",
+    "priority": "10",
+    "daily_capacity": "100",
+    "active": "on",
+}
+
+
+@pytest.mark.parametrize(
+    ("given", "missing"),
+    [({"latitude": "45.75"}, "longitude"), ({"longitude": "4.85"}, "latitude")],
+)
+def test_warehouse_with_one_coordinate_is_a_form_error_naming_the_other(
+    operations: Any, tenant: Any, given: dict[str, str], missing: str
+) -> None:
+    client = admin_client_for(operations)
+    before = rows_snapshot(tenant)
+
+    response = client.post(f"{ADMIN}/warehouse/add/", {**WAREHOUSE_FORM, **given})
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        missing: ["Give both latitude and longitude, or neither."]
+    }
+    assert rows_snapshot(tenant) == before
+
+
+def test_warehouse_change_to_one_coordinate_is_a_form_error(operations: Any, tenant: Any) -> None:
+    client = admin_client_for(operations)
+    warehouse = warehouse_in(tenant, "Berlin", code="BER")
+    before = rows_snapshot(tenant)
+
+    response = client.post(
+        f"{ADMIN}/warehouse/{warehouse.pk}/change/",
+        {**WAREHOUSE_FORM, "code": "BER", "city": "Berlin", "country": "DE", "latitude": "52.5"},
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "longitude": ["Give both latitude and longitude, or neither."]
+    }
+    assert rows_snapshot(tenant) == before
+
+
+def test_customer_address_with_one_coordinate_is_a_form_error(staff: Any, tenant: Any) -> None:
+    before = rows_snapshot(tenant)
+
+    response = staff.post(
+        f"{ADMIN}/customer/add/",
+        {
+            "name": "Ada",
+            "email": "ada@example.com",
+            "country": "GB",
+            "addresses-TOTAL_FORMS": "1",
+            "addresses-INITIAL_FORMS": "0",
+            "addresses-0-line1": "1 Strand",
+            "addresses-0-city": "London",
+            "addresses-0-country": "GB",
+            "addresses-0-latitude": "51.5",
+        },
+    )
+
+    assert response.status_code == 200
+    formset = response.context["inline_admin_formsets"][0].formset
+    assert formset.errors == [{"longitude": ["Give both latitude and longitude, or neither."]}]
+    assert rows_snapshot(tenant) == before
+
+
+def test_customer_address_without_coordinates_gets_them_or_stays_unlocated(
+    staff: Any, tenant: Any
+) -> None:
+    response = staff.post(
+        f"{ADMIN}/customer/add/",
+        {
+            "name": "Ada",
+            "email": "ada@example.com",
+            "country": "GB",
+            "addresses-TOTAL_FORMS": "2",
+            "addresses-INITIAL_FORMS": "0",
+            "addresses-0-line1": "1 Strand",
+            "addresses-0-city": "London",
+            "addresses-0-country": "GB",
+            "addresses-1-line1": "1 Main St",
+            "addresses-1-city": "Atlantis",
+            "addresses-1-country": "GB",
+        },
+    )
+
+    assert response.status_code == 302
+    assert list(
+        Address.objects.for_tenant(tenant)
+        .order_by("pk")
+        .values_list("city", "latitude", "longitude")
+    ) == [("London", Decimal("51.508530"), Decimal("-0.125740")), ("Atlantis", None, None)]
