@@ -18,6 +18,7 @@ from commerce.services.sync import (
 from orders.models import EventKind
 from tests.commerce.factories import WarehouseFactory
 from tests.commerce.marketplace.conftest import fill
+from tests.commerce.marketplace.test_sync import WorkerKilled
 
 
 def shipped_fulfilment(tenant: Any, sales: SalesOrder) -> Fulfilment:
@@ -109,3 +110,176 @@ def test_a_confirmation_racing_a_delivery_of_the_same_order_does_both(
         )
         assert kinds == {EventKind.SHIPMENT_CONFIRMED, EventKind.DELIVERED}
     assert len(market.confirmations) == 10
+
+
+# --- partial shipments: one confirmation per package, in each marketplace's shape -------------
+
+
+def package(tenant: Any, sales: SalesOrder, units: dict[str, int], tracking: str) -> Fulfilment:
+    """A shipped fulfilment of ``units`` per SKU of the order (one package)."""
+    fulfilment = Fulfilment.objects.create(
+        tenant=tenant,
+        sales_order=sales,
+        warehouse=WarehouseFactory(tenant=tenant),
+        carrier="UPS",
+        tracking_number=tracking,
+        shipped_at=timezone.now(),
+    )
+    fulfilment.ship()
+    fulfilment.save(update_fields=["state"])
+    for line in sales.lines.filter(sku__in=units):
+        quantity = Decimal(units[line.sku])
+        FulfilmentLine.objects.create(
+            tenant=tenant,
+            fulfilment=fulfilment,
+            line=line,
+            quantity=quantity,
+            shipped_quantity=quantity,
+        )
+    return fulfilment
+
+
+def imported_order(tenant: Any, market: Any, channel: Any) -> SalesOrder:
+    """Order 1001: SKU-A x 1 (line 1) and SKU-B x 2 (line 2), imported by a sync."""
+    fill(market, 1)
+    run = channel_sync_start(tenant=tenant, channel_id=channel.pk, actor=None)
+    sync_run_execute(tenant_id=tenant.pk, run_id=run.pk, sleep=lambda s: None)
+    return SalesOrder.objects.for_tenant(tenant).get()
+
+
+def sent(market: Any, index: int) -> Any:
+    """The body (JSON, or AliExpress's business parameters) of the index-th confirmation."""
+    request = market.confirmations[index]
+    if market.kind == "aliexpress":
+        return json.loads(request.query["param0"])
+    return json.loads(request.body)
+
+
+def test_two_packages_of_one_order_are_confirmed_as_two_in_the_marketplace_shape(
+    tenant: Any, products: Any, market: Any, channel: Any
+) -> None:
+    # given an order of SKU-A x 1 and SKU-B x 2 shipped in two packages
+    sales = imported_order(tenant, market, channel)
+    first = package(tenant, sales, {"SKU-B": 1}, "1Z001")
+    second = package(tenant, sales, {"SKU-A": 1, "SKU-B": 1}, "1Z002")
+    # when each is confirmed
+    assert fulfilment_confirm_to_marketplace(tenant=tenant, fulfilment_id=first.pk) is True
+    assert fulfilment_confirm_to_marketplace(tenant=tenant, fulfilment_id=second.pk) is True
+    # then the marketplace holds two packages, each with its own units and tracking number
+    assert len(market.confirmations) == 2
+    CHECKS[market.kind](market, sent(market, 0), sent(market, 1), (first.pk, second.pk))
+    kinds = list(sales.order.events.values_list("kind", flat=True))
+    assert kinds.count(EventKind.SHIPMENT_CONFIRMED) == 2
+
+
+def _amazon(market: Any, one: Any, two: Any, ids: tuple[int, int]) -> None:
+    assert one["packageDetail"]["packageReferenceId"] == str(ids[0])
+    assert one["packageDetail"]["trackingNumber"] == "1Z001"
+    assert one["packageDetail"]["orderItems"] == [{"orderItemId": "1001-2", "quantity": 1}]
+    assert two["packageDetail"]["packageReferenceId"] == str(ids[1])
+    assert two["packageDetail"]["orderItems"] == [
+        {"orderItemId": "1001-1", "quantity": 1},
+        {"orderItemId": "1001-2", "quantity": 1},
+    ]
+    assert sorted(market.packages["1001"]) == sorted([str(ids[0]), str(ids[1])])
+
+
+def _ebay(market: Any, one: Any, two: Any, ids: tuple[int, int]) -> None:
+    assert (one["trackingNumber"], one["lineItems"]) == (
+        "1Z001",
+        [{"lineItemId": "1001-2", "quantity": 1}],
+    )
+    assert (two["trackingNumber"], two["lineItems"]) == (
+        "1Z002",
+        [{"lineItemId": "1001-1", "quantity": 1}, {"lineItemId": "1001-2", "quantity": 1}],
+    )
+    assert one["shippingCarrierCode"] == "UPS"
+    assert [f["shipmentTrackingNumber"] for f in market.fulfillments["1001"]] == [
+        "1Z001",
+        "1Z002",
+    ]
+
+
+def _aliexpress(market: Any, one: Any, two: Any, ids: tuple[int, int]) -> None:
+    assert (one["out_ref"], one["send_type"], one["logistics_no"]) == ("1001", "part", "1Z001")
+    assert (two["out_ref"], two["send_type"], two["logistics_no"]) == ("1001", "all", "1Z002")
+    assert market.orders["1001"]["order_status"] == "WAIT_BUYER_ACCEPT_GOODS"
+
+
+def _shopify(market: Any, one: Any, two: Any, ids: tuple[int, int]) -> None:
+    groups = [b["fulfillment"]["line_items_by_fulfillment_order"] for b in (one, two)]
+    assert groups == [
+        [
+            {
+                "fulfillment_order_id": 100100,
+                "fulfillment_order_line_items": [{"id": 1001200, "quantity": 1}],
+            }
+        ],
+        [
+            {
+                "fulfillment_order_id": 100100,
+                "fulfillment_order_line_items": [
+                    {"id": 1001100, "quantity": 1},
+                    {"id": 1001200, "quantity": 1},
+                ],
+            }
+        ],
+    ]
+    assert [b["fulfillment"]["tracking_info"]["number"] for b in (one, two)] == ["1Z001", "1Z002"]
+    assert market.fulfilled == {10011: 1, 10012: 2}
+
+
+CHECKS = {"amazon": _amazon, "ebay": _ebay, "aliexpress": _aliexpress, "shopify": _shopify}
+
+
+@pytest.mark.parametrize("market", ["aliexpress"], indirect=True)
+def test_the_package_confirmed_last_completes_the_order_whatever_the_shipping_order(
+    tenant: Any, products: Any, market: Any, channel: Any
+) -> None:
+    # given two packages shipped, the one shipped second confirmed first
+    sales = imported_order(tenant, market, channel)
+    first = package(tenant, sales, {"SKU-B": 2}, "1Z001")
+    second = package(tenant, sales, {"SKU-A": 1}, "1Z002")
+    # when they are confirmed
+    assert fulfilment_confirm_to_marketplace(tenant=tenant, fulfilment_id=second.pk) is True
+    assert fulfilment_confirm_to_marketplace(tenant=tenant, fulfilment_id=first.pk) is True
+    # then only the last confirmation says the order is complete
+    assert [sent(market, i)["send_type"] for i in (0, 1)] == ["part", "all"]
+    assert [sent(market, i)["logistics_no"] for i in (0, 1)] == ["1Z002", "1Z001"]
+
+
+@pytest.mark.parametrize("market", ["ebay"], indirect=True)
+def test_an_ebay_confirmation_sent_again_after_a_lost_commit_creates_no_second_fulfillment(
+    tenant: Any, products: Any, market: Any, channel: Any, monkeypatch: Any
+) -> None:
+    from commerce.services import sync
+
+    # given a confirmation whose worker died after eBay took it, before our commit
+    sales = imported_order(tenant, market, channel)
+    fulfilment = package(tenant, sales, {"SKU-A": 1, "SKU-B": 2}, "1Z001")
+    real_record = sync.event_record
+
+    def die(**kwargs: Any) -> Any:
+        raise WorkerKilled
+
+    monkeypatch.setattr(sync, "event_record", die)
+    with pytest.raises(WorkerKilled):
+        fulfilment_confirm_to_marketplace(tenant=tenant, fulfilment_id=fulfilment.pk)
+    assert (
+        Fulfilment.objects.for_tenant(tenant).get(pk=fulfilment.pk).marketplace_confirmed_at is None
+    )
+    assert len(market.fulfillments["1001"]) == 1
+    # when the task runs again
+    monkeypatch.setattr(sync, "event_record", real_record)
+    again = fulfilment_confirm_to_marketplace(tenant=tenant, fulfilment_id=fulfilment.pk)
+    # then eBay still has one fulfillment (the tracking number was found, nothing posted)
+    assert again is True
+    assert len(market.fulfillments["1001"]) == 1
+    posts = [r for r in market.requests if r.path.endswith("/shipping_fulfillment")]
+    assert [r.method for r in posts] == ["GET", "POST", "GET"]
+    stored = Fulfilment.objects.for_tenant(tenant).get(pk=fulfilment.pk)
+    assert stored.marketplace_confirmed_at is not None
+    assert (
+        list(sales.order.events.values_list("kind", flat=True)).count(EventKind.SHIPMENT_CONFIRMED)
+        == 1
+    )
