@@ -290,3 +290,54 @@ def test_order_values_no_column_can_take_are_400(
     assert response.status_code == 400
     assert response.json()["errors"] == errors
     assert rows_snapshot(tenant) == before
+
+
+# --- one coordinate without the other ---------------------------------------------------------
+
+HALF_LOCATED = [
+    (
+        "post",
+        "warehouses/",
+        {"code": "HAM", "name": "H", "city": "Hamburg", "country": "DE", "latitude": "53.5"},
+        "longitude",
+    ),
+    ("patch", "warehouses/{warehouse}/", {"longitude": "10"}, "latitude"),
+    ("patch", "warehouses/{warehouse}/", {"latitude": "53.5", "longitude": None}, "longitude"),
+    ("post", "customers/{customer}/addresses/", {**BERLIN, "latitude": "52.5"}, "longitude"),
+    (
+        "post",
+        "customers/",
+        {
+            "name": "Ada",
+            "email": "ada@example.com",
+            "country": "DE",
+            "addresses": [{**BERLIN, "longitude": "13.4"}],
+        },
+        "addresses[0].latitude",
+    ),
+    (
+        "post",
+        "orders/",
+        _order(shipping_address={**BERLIN, "latitude": "52.5"}),
+        "shipping_address.longitude",
+    ),
+]
+
+
+@pytest.mark.parametrize(("method", "url", "payload", "missing"), HALF_LOCATED)
+def test_one_coordinate_without_the_other_is_400_naming_the_missing_one(
+    client: Any,
+    tenant: Any,
+    shop: Any,
+    method: str,
+    url: str,
+    payload: dict[str, Any],
+    missing: str,
+) -> None:
+    before = rows_snapshot(tenant)
+
+    response = _send(client, method, url.format(**shop), payload)
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {missing: ["Give both latitude and longitude, or neither."]}
+    assert rows_snapshot(tenant) == before

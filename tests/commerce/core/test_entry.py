@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from commerce.models import ChannelKind, FxRate, SalesOrderLine
 from commerce.services.entry import client_order_id_for, sales_order_create
@@ -315,3 +316,71 @@ def test_a_role_without_sales_entry_is_refused(tenant: Any) -> None:
 
     with pytest.raises(PermissionDenied):
         _create(tenant, viewer, channel, lines=[{"sku": "A", "quantity": 1, "unit_price": 1}])
+
+
+@pytest.fixture
+def tokyo_day_rates(tenant: Any) -> Any:
+    """A tenant in Tokyo (UTC+9) and one EUR rate per day: 23:30 UTC on 1 March is already
+    08:30 on 2 March there."""
+    tenant.timezone = "Asia/Tokyo"
+    tenant.save(update_fields=["timezone"])
+    for day, rate in ((date(2024, 3, 1), "1.10"), (date(2024, 3, 2), "1.20")):
+        FxRate.objects.create(
+            tenant=tenant, date=day, from_currency="EUR", to_currency="USD", rate=Decimal(rate)
+        )
+    ProductFactory(tenant=tenant, sku="A")
+    return ChannelFactory(tenant=tenant, currency="EUR")
+
+
+def test_fx_day_of_a_placed_order_is_the_tenants_business_day(
+    tenant: Any, seller: Any, tokyo_day_rates: Any
+) -> None:
+    created = _create(
+        tenant,
+        seller,
+        tokyo_day_rates,
+        currency="EUR",
+        lines=[{"sku": "A", "quantity": 1, "unit_price": "10"}],
+        placed_at=datetime(2024, 3, 1, 23, 30, tzinfo=UTC),
+    )
+
+    sales = created.order.sales
+    assert (sales.placed_at, sales.fx_rate, sales.grand_total_base) == (
+        datetime(2024, 3, 1, 23, 30, tzinfo=UTC),
+        Decimal("1.20"),
+        Decimal("12.0000"),
+    )
+
+
+def test_fx_day_of_an_order_entered_now_is_the_tenants_business_day(
+    tenant: Any, seller: Any, tokyo_day_rates: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(timezone, "now", lambda: datetime(2024, 3, 1, 23, 30, tzinfo=UTC))
+
+    created = _create(
+        tenant,
+        seller,
+        tokyo_day_rates,
+        currency="EUR",
+        lines=[{"sku": "A", "quantity": 1, "unit_price": "10"}],
+    )
+
+    sales = created.order.sales
+    assert (sales.placed_at, sales.fx_rate) == (
+        datetime(2024, 3, 1, 23, 30, tzinfo=UTC),
+        Decimal("1.20"),
+    )
+
+
+def test_same_external_id_on_two_channels_is_two_orders(tenant: Any, seller: Any) -> None:
+    ProductFactory(tenant=tenant, sku="A")
+    lines = [{"sku": "A", "quantity": 1, "unit_price": "10"}]
+    shop = ChannelFactory(tenant=tenant, code="a")
+    market = ChannelFactory(tenant=tenant, code="a-b")
+
+    first = _create(tenant, seller, shop, external_id="b:c", lines=lines)
+    second = _create(tenant, seller, market, external_id="b:c", lines=lines)
+
+    assert (first.created, second.created) == (True, True)
+    assert (first.order.client_order_id, second.order.client_order_id) == ("a:b:c", "a-b:b:c")
+    assert first.order.pk != second.order.pk

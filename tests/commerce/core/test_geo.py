@@ -1,8 +1,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.db import IntegrityError, transaction
 
 from commerce.geo import EARTH_RADIUS_KM, distance_km, geocode, normalize_name
+from tests.commerce.factories import AddressFactory, WarehouseFactory
 
 
 def test_distance_berlin_paris_matches_the_spherical_law_of_cosines() -> None:
@@ -47,3 +52,31 @@ def test_geocode_unknown_city_or_country_is_none() -> None:
 def test_normalize_name_folds_punctuation_and_sharp_s() -> None:
     assert normalize_name("Saint-Étienne") == "saint etienne"
     assert normalize_name("Straße") == "strasse"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("factory", [WarehouseFactory, AddressFactory])
+@pytest.mark.parametrize(("latitude", "longitude"), [(Decimal("10"), None), (None, Decimal("10"))])
+def test_the_database_refuses_a_row_with_one_coordinate(
+    tenant: Any, factory: Any, latitude: Any, longitude: Any
+) -> None:
+    model = factory._meta.model
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        factory(tenant=tenant, latitude=latitude, longitude=longitude)
+
+    assert model.objects.for_tenant(tenant).count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("factory", [WarehouseFactory, AddressFactory])
+def test_the_database_takes_a_row_with_both_coordinates_or_neither(
+    tenant: Any, factory: Any
+) -> None:
+    factory(tenant=tenant, latitude=Decimal("10"), longitude=Decimal("20"))
+    factory(tenant=tenant, latitude=None, longitude=None)
+
+    assert sorted(
+        factory._meta.model.objects.for_tenant(tenant).values_list("latitude", "longitude"),
+        key=str,
+    ) == [(Decimal("10.000000"), Decimal("20.000000")), (None, None)]

@@ -237,3 +237,65 @@ def test_admin_pages_never_show_credential_values(tenant: Any, amazon: Any) -> N
             assert secret not in html
     change = client.get(f"/admin/commerce/channel/{amazon.pk}/change/").content.decode()
     assert "set" in change
+
+
+CODE_WITH_COLON = {"code": ["Must not contain ':'."]}
+
+
+def test_channel_code_with_a_colon_is_400_naming_code_and_stores_nothing(tenant: Any) -> None:
+    admin = member(tenant, "admin", username="alpha.admin")
+    api = client_for(admin, "alpha")
+
+    answer = api.post(
+        "/api/v1/commerce/channels/", {"code": "a:b", "name": "A", "kind": "web"}, format="json"
+    )
+
+    assert answer.status_code == 400
+    assert answer.json()["errors"] == CODE_WITH_COLON
+    assert Channel.objects.for_tenant(tenant).count() == 0
+
+
+def test_channel_code_changed_to_one_with_a_colon_is_400_and_changes_nothing(
+    tenant: Any,
+) -> None:
+    admin = member(tenant, "admin", username="alpha.admin")
+    channel = ChannelFactory(tenant=tenant, code="a", name="A")
+    before = Channel.objects.for_tenant(tenant).values().get()
+
+    answer = client_for(admin, "alpha").patch(
+        f"/api/v1/commerce/channels/{channel.pk}/", {"code": "a:b"}, format="json"
+    )
+
+    assert answer.status_code == 400
+    assert answer.json()["errors"] == CODE_WITH_COLON
+    assert Channel.objects.for_tenant(tenant).values().get() == before
+
+
+def test_channel_stored_with_a_colon_in_its_code_can_still_be_renamed(tenant: Any) -> None:
+    admin = member(tenant, "admin", username="alpha.admin")
+    channel = ChannelFactory(tenant=tenant, code="a:b", name="A")
+
+    answer = client_for(admin, "alpha").patch(
+        f"/api/v1/commerce/channels/{channel.pk}/", {"code": "a:b", "name": "B"}, format="json"
+    )
+
+    assert answer.status_code == 200
+    assert (answer.json()["code"], answer.json()["name"]) == ("a:b", "B")
+
+
+def test_admin_channel_code_with_a_colon_is_a_form_error(tenant: Any) -> None:
+    admin = member(tenant, "admin", username="alpha.admin", is_staff=True)
+    client = admin_client_for(admin)
+    session = client.session
+    session["tenant_slug"] = "alpha"
+    session.save()
+    form = {"code": "a:b", "name": "A", "kind": "web", "timezone": "UTC"}
+    form |= {"sync_overlap_seconds": "300", "active": "on"}
+
+    response = client.post("/admin/commerce/channel/add/", form)
+    renamed = client.post("/admin/commerce/channel/add/", {**form, "code": "a-b"})
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {"code": ["Must not contain ':'."]}
+    assert renamed.status_code == 302
+    assert list(Channel.objects.for_tenant(tenant).values_list("code", flat=True)) == ["a-b"]
