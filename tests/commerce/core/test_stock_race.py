@@ -42,7 +42,8 @@ ZERO = Decimal("0")
 def held_routing(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
     """The routing tasks published after commit, recorded (task name, kwargs) and not run."""
     published: list[tuple[str, dict[str, Any]]] = []
-    for proxy in (tasks.route_sales_order, tasks.route_sales_orders):
+    proxies: tuple[Any, ...] = (tasks.route_sales_order, tasks.route_sales_orders)
+    for proxy in proxies:
         task = proxy._get_current_object()
 
         def record(*args: Any, _name: str = task.name, **options: Any) -> None:
