@@ -8,7 +8,8 @@ A connector speaks one marketplace's documented API and translates it into
 ``[window.start, window.end)`` plus the opaque token of the next page (``None`` at the end).
 The token is saved on the ``SyncRun`` after each page is stored, so a retried or restarted run
 resumes at the page it had not finished. Tokens are whatever the marketplace pages by
-(Amazon's ``NextToken``, eBay's offset, AliExpress's page number, Shopify's ``page_info`` URL).
+(Amazon's ``NextToken``, eBay's offset and AliExpress's page number each with the window's total
+last seen, Shopify's ``page_info`` URL).
 
 Shape: a connector reads every answer through ``commerce.marketplaces.util.Json`` and builds
 its pages with :func:`page_of`: an order of the wrong shape is a rejection of that order
