@@ -1,3 +1,3 @@
 """Commerce admin: one module per area, each registering its own models."""
 
-from commerce.admin import core, fulfilment, marketplace, payments  # noqa: F401
+from commerce.admin import core, fulfilment, marketplace, payments, stock  # noqa: F401
