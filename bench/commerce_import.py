@@ -4,20 +4,23 @@ Imports N orders (default 100,000, ``QUICK=1``: 5,000; ``BENCH_ORDERS`` override
 each, from a local eBay Sell Fulfillment server (a separate process serving pre-built
 ``getOrders`` pages of 200) through the real connector (HTTP, JSON parsing, status mapping) and
 the real sync run + set-based upsert (references, Order, SalesOrder, lines, marketplace payment
-+ capture operation, one IMPORTED journal row per order, screening, routing hook; one
-COPY per table and page on PostgreSQL), on a scratch PostgreSQL
++ capture operation, the capture's invoice and its lines, one IMPORTED journal row per order,
+screening, routing hook; one COPY per table and page on PostgreSQL), on a scratch PostgreSQL
 database given by ``BENCH_DATABASE_URL`` (default
 ``postgres://postgres@127.0.0.1:5432/bench_import``), which is dropped and created.
 
 Prints:
-- the upsert rate: median over pages of orders / (time from the start of ``orders_upsert`` to
-  the commit of the page's transaction, deferred constraint checks included), and the
-  end-to-end rate of the whole run (HTTP + parsing + upsert + run bookkeeping);
-- a baseline measured in the same run: plain ``bulk_create`` of the same Order, SalesOrder and
-  line rows (no references, journal, payment, screening or validation), median per page;
-- the ratio upsert / baseline;
+- the import rate held to the goal: orders created / wall time of the whole sync run, from its
+  start to the commit of its last page (HTTP, parsing, upsert, run bookkeeping, every commit);
+- as detail, the upsert alone: median over pages of orders / (time from the start of
+  ``orders_upsert`` to the commit of the page's transaction, deferred constraint checks
+  included);
+- a baseline measured in the same run, end to end like the import: the same pages fetched
+  through the same connector, then a plain ``bulk_create`` of the same Order, SalesOrder and
+  line rows per page (no references, journal, payment, invoice, screening or validation);
+- the ratio import / baseline;
 - a re-sync of the same, unchanged pages: created / updated counts and the row counts and
-  ``xmin`` sums of the order tables before and after (equal = nothing written).
+  ``xmin`` sums of every table the import writes, before and after (equal = nothing written).
 """
 
 from __future__ import annotations
@@ -167,10 +170,21 @@ def main() -> int:
 
     call_command("migrate", verbosity=0)
 
-    from commerce.models import Channel, Product, SalesOrder, SalesOrderLine, SyncRun
+    from commerce.models import (
+        Channel,
+        DocumentSequence,
+        Invoice,
+        InvoiceLine,
+        Payment,
+        PaymentOperation,
+        Product,
+        SalesOrder,
+        SalesOrderLine,
+        SyncRun,
+    )
     from commerce.services import sync as sync_service
     from commerce.services.sync import sync_run_execute
-    from orders.models import Order
+    from orders.models import Order, OrderEvent, OrderSequence
     from tenancy.models import Tenant
 
     base = datetime.now(UTC) - timedelta(days=2)
@@ -223,17 +237,18 @@ def main() -> int:
         )
         rates = [n / t for n, t in timings if n]
         upsert_median = statistics.median(rates)
-        print(f"upsert rate (median per page): {upsert_median:,.0f} orders/s")
+        import_rate = done.created / elapsed
+        print(
+            f"import, end to end (HTTP + parse + upsert + commits): {import_rate:,.0f} orders/s "
+            f"({done.created} in {elapsed:.1f} s)"
+        )
+        print(f"upsert alone (median per page, up to its commit): {upsert_median:,.0f} orders/s")
         print(
             f"statements per page (besides one COPY per table): "
             f"{statements.count / max(1, done.pages):.1f}"
         )
         if os.environ.get("BENCH_STATEMENTS") == "1":
             statements.report()
-        print(
-            f"end-to-end (HTTP + parse + upsert): {done.created / elapsed:,.0f} orders/s "
-            f"({done.created} in {elapsed:.1f} s)"
-        )
 
         # --- baseline: plain bulk_create of the same rows (no OMS logic) ---------------------
         from commerce.marketplaces.base import Window
@@ -258,11 +273,12 @@ def main() -> int:
         connector = EbayConnector(base_channel)
         window = Window(base - timedelta(days=1), datetime.now(UTC))
         baseline_pages = min(total // PAGE, 100)
-        baseline_rates = []
         counter = 0
-        for page_no in range(baseline_pages):
-            page = connector.fetch_page(window, str(page_no * PAGE) if page_no else None)
-            t0 = time.perf_counter()
+        baseline_started = time.perf_counter()
+        token = None
+        for _ in range(baseline_pages):
+            page = connector.fetch_page(window, token)
+            token = page.next_token
             with transaction.atomic():
                 orders = []
                 for market in page.orders:
@@ -310,19 +326,18 @@ def main() -> int:
                         for i, ln in enumerate(m.lines, start=1)
                     ]
                 )
-            baseline_rates.append(len(page.orders) / (time.perf_counter() - t0))
+        baseline_rate = counter / (time.perf_counter() - baseline_started)
         connector.close()
-        baseline_median = statistics.median(baseline_rates)
         print(
-            f"baseline plain bulk_create (median per page, {baseline_pages} pages): "
-            f"{baseline_median:,.0f} orders/s"
+            f"baseline, end to end: the same pages fetched, then plain bulk_create "
+            f"({baseline_pages} pages): {baseline_rate:,.0f} orders/s"
         )
-        print(f"ratio upsert / baseline: {upsert_median / baseline_median:.2f}")
+        print(f"ratio import / baseline: {import_rate / baseline_rate:.2f}")
 
         # --- re-sync of unchanged pages ------------------------------------------------------
-        tables = [
-            connection.ops.quote_name(m._meta.db_table) for m in (Order, SalesOrder, SalesOrderLine)
-        ] + ['"orders_orderevent"', '"commerce_payment"']
+        written: list[Any] = [Order, OrderEvent, OrderSequence, SalesOrder, SalesOrderLine]
+        written += [Payment, PaymentOperation, Invoice, InvoiceLine, DocumentSequence]
+        tables = [connection.ops.quote_name(m._meta.db_table) for m in written]
         before = _xmin(tables)
         Channel.objects.for_tenant(tenant).filter(pk=channel.pk).update(
             sync_overlap_seconds=4 * 86400
@@ -346,17 +361,17 @@ def main() -> int:
                 f"  {table}: rows {count_before} -> {count_after}, "
                 f"xmin sum {x_before} -> {x_after}: {same}"
             )
-        ok = upsert_median >= 5000 and before == after and redone.created == 0
+        ok = import_rate >= 5000 and before == after and redone.created == 0
         print(f"goal >= 5,000 orders/s and re-sync writes nothing: {'met' if ok else 'NOT met'}")
         record(
-            scenario=f"marketplace import of {total:,} orders (upsert)",
-            value=upsert_median,
+            scenario=f"marketplace import of {total:,} orders, end to end",
+            value=import_rate,
             unit="orders/s",
-            baseline=baseline_median,
-            baseline_label="plain bulk_create of the same rows",
+            baseline=baseline_rate,
+            baseline_label="the same pages fetched, then plain bulk_create of the same rows",
             goal=">= 5,000 orders/s",
-            met=upsert_median >= 5000,
-            detail={"end_to_end_per_s": done.created / elapsed},
+            met=import_rate >= 5000,
+            detail={"upsert_median_per_page_per_s": upsert_median, "seconds": elapsed},
         )
         record(
             scenario="re-sync of unchanged pages",
