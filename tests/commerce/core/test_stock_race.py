@@ -8,6 +8,7 @@ recorded routing tasks at the same moment, as parallel workers would."""
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
@@ -66,6 +67,21 @@ def _books(tenant: Any) -> list[tuple[str, Decimal, Decimal, Decimal, Decimal]]:
     return rows
 
 
+def _watch_available(
+    tenant: Any, finished: threading.Semaphore, *, workers: int, seen: list[Decimal]
+) -> int:
+    """Read every stock row's available quantity until ``workers`` threads have finished;
+    returns how many reads were made (each read is one committed snapshot of the rows)."""
+    done = reads = 0
+    while done < workers:
+        rows = Stock.objects.for_tenant(tenant).values_list("on_hand", "allocated", "reserved")
+        seen.extend(on_hand - allocated - reserved for on_hand, allocated, reserved in rows)
+        reads += 1
+        while finished.acquire(blocking=False):
+            done += 1
+    return reads
+
+
 def _states(tenant: Any) -> Counter[str]:
     return Counter(SalesOrder.objects.for_tenant(tenant).values_list("allocation_state", flat=True))
 
@@ -86,8 +102,20 @@ def test_twenty_orders_routed_at_once_for_five_units_never_oversell(
     assert Allocation.objects.for_tenant(tenant).count() == 0
     before = _books(tenant)
 
-    # when 20 workers run the 20 routing tasks at the same moment
-    results = run_in_threads(20, lambda i: tasks.route_sales_order(**held_routing[i][1]))
+    # when 20 workers run the 20 routing tasks at the same moment, while a 21st thread reads
+    # the stock rows over and over until they are done
+    finished = threading.Semaphore(0)
+    seen: list[Decimal] = []
+
+    def work(i: int) -> Any:
+        if i == 20:
+            return _watch_available(tenant, finished, workers=20, seen=seen)
+        try:
+            return tasks.route_sales_order(**held_routing[i][1])
+        finally:
+            finished.release()
+
+    results = run_in_threads(21, work)
 
     # then exactly the five units are allocated, to five orders; fifteen are backordered with
     # the lead-time promise; each stock row's allocated equals its active allocations
@@ -95,7 +123,9 @@ def test_twenty_orders_routed_at_once_for_five_units_never_oversell(
         ("BER", Decimal("3.000"), ZERO, ZERO, ZERO),
         ("MUN", Decimal("2.000"), ZERO, ZERO, ZERO),
     ]
-    assert Counter(results) == {"allocated": 5, "backordered": 15}
+    assert Counter(results[:20]) == {"allocated": 5, "backordered": 15}
+    assert results[20] > 0  # the watcher read the stock while routing ran
+    assert min(seen) >= 0  # available never went below zero, at any moment read
     assert _states(tenant) == {AllocationState.ALLOCATED: 5, AllocationState.BACKORDERED: 15}
     assert _books(tenant) == [
         ("BER", Decimal("3.000"), Decimal("3.000"), ZERO, Decimal("3.000")),
