@@ -59,6 +59,7 @@ from commerce.services.entry_lines import CENTS, ZERO, OrderDraft, amount_of, li
 from commerce.services.fx import currency_error, fx_rate
 from commerce.services.inputs import MONEY_MAX, Errors, address_clean, country_of, text_of
 from commerce.services.money_rules import operation_day
+from commerce.services.status import NO_MONEY, payment_status_of
 from oms_site.errors import ValidationFailed
 from orders.models import EventKind, Order, OrderKind
 from orders.services import OrderCreated, event_record, order_create
@@ -338,6 +339,8 @@ def _detail_create(
         base_currency=tenant.base_currency,
         fx_rate=draft.fx_rate,
         grand_total_base=(grand_total * draft.fx_rate).quantize(CENTS, rounding=ROUND_HALF_UP),
+        # derived as every refresh derives it: an order with nothing to pay is paid at once
+        payment_status=payment_status_of(grand_total=grand_total, money=NO_MONEY),
         **draft.ship,
         **fields,
     )

@@ -24,7 +24,6 @@ from django.db import transaction
 from commerce.models import Product, Return, ReturnLine, ReturnState, SalesOrder
 from commerce.services.money_rules import decimal_clean, qty_text, role_require
 from commerce.services.returns import QTY_DIGITS, QTY_PLACES, return_journal, return_lock
-from commerce.services.status import sales_order_status_refresh
 from oms_site.errors import Conflict, TransitionNotAllowed, ValidationFailed
 from orders.models import EventKind
 from orders.services import event_record
@@ -69,7 +68,6 @@ def return_exchange_create(
     replacement = _exchange_order_create(
         tenant=tenant, actor=actor, original=sales, rma_number=ret.rma_number, items=items
     )
-    sales_order_status_refresh(sales_order=replacement)  # nothing to pay: paid
     ret.exchange_order = replacement
     ret.save(update_fields=["exchange_order", "updated_at"])
     lines = [[product.sku, str(quantity)] for product, quantity in items]

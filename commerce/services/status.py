@@ -55,6 +55,9 @@ class Money:
     refunded: Decimal
 
 
+NO_MONEY = Money(authorized=ZERO, captured=ZERO, refunded=ZERO)  # a new order's
+
+
 @dataclass(frozen=True)
 class Goods:
     ordered: Decimal

@@ -384,3 +384,34 @@ def test_same_external_id_on_two_channels_is_two_orders(tenant: Any, seller: Any
     assert (first.created, second.created) == (True, True)
     assert (first.order.client_order_id, second.order.client_order_id) == ("a:b:c", "a-b:b:c")
     assert first.order.pk != second.order.pk
+
+
+def test_an_order_with_nothing_to_pay_is_paid_from_its_creation(tenant: Any, seller: Any) -> None:
+    # given a line discounted to nothing, and an ordinary line
+    channel = ChannelFactory(tenant=tenant, currency="USD")
+    ProductFactory(tenant=tenant, sku="FREE")
+    ProductFactory(tenant=tenant, sku="PAID")
+    # when each is entered as an order
+    free = _create(
+        tenant,
+        seller,
+        channel,
+        lines=[{"sku": "FREE", "quantity": "1", "unit_price": "9.99", "discount": "9.99"}],
+    )
+    owed = _create(
+        tenant,
+        seller,
+        channel,
+        external_id="A-2",
+        lines=[{"sku": "PAID", "quantity": "1", "unit_price": "9.99"}],
+    )
+    # then the free one is paid at once with no payment, the other one is unpaid
+    assert (free.order.sales.grand_total, free.order.sales.payment_status) == (
+        Decimal("0.0000"),
+        "paid",
+    )
+    assert not free.order.sales.payments.exists()
+    assert (owed.order.sales.grand_total, owed.order.sales.payment_status) == (
+        Decimal("9.9900"),
+        "unpaid",
+    )
