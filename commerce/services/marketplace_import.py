@@ -46,7 +46,7 @@ from commerce.services.locks import sales_orders_lock
 from commerce.services.marketplace_insert import UpsertResult, market_orders_insert
 from oms_site.errors import NotFound
 from oms_site.rows import rows_set
-from orders.models import EventKind, Order, OrderEvent
+from orders.models import EventKind, Order, OrderEvent, OrderStatus
 from orders.services import Actor, event_record, journal_row
 from tenancy.models import Tenant
 
@@ -149,7 +149,7 @@ def _apply_updates(*, tenant: Tenant, updates: list[tuple[int, MarketOrder]], ac
     OrderEvent.objects.bulk_create(events)
     for order_id, market in updates:
         order = details[order_id].order
-        if market.state == MarketState.CANCELED and not order.is_terminal:
+        if market.state == MarketState.CANCELED:
             _cancel_from_marketplace(
                 tenant=tenant, order=order, sales=details[order_id], actor=actor, market=market
             )
@@ -160,19 +160,26 @@ def _cancel_from_marketplace(
 ) -> None:
     """The marketplace canceled the order: the same release as a person's cancel (the sales
     kind's cancel path: active allocations and reservations released, unshipped fulfilments
-    canceled, all in this transaction) as a system step. Once goods have shipped the order
-    cannot be canceled here: that is journaled as a note for staff (a return follows)."""
-    from commerce.services.cancel import sales_order_cancel, sales_order_shipped
+    canceled, all in this transaction) as a system step. An order partly shipped has its
+    unshipped remainder closed that way (it completes with what shipped). An order completed
+    (every good shipped) has nothing left to cancel: that is journaled as a note for staff (a
+    return or a refund follows); an order already canceled, rejected or expired is left as is."""
+    from commerce.services.cancel import sales_order_cancel
 
     reason = f"Canceled at the marketplace ({market.marketplace_status})."
-    if sales_order_shipped(tenant=tenant, sales=sales):
+    if order.status == OrderStatus.COMPLETED:
         event_record(
             order=order,
             kind=EventKind.NOTE,
             actor=actor,
             reason=f"{reason} Goods have already shipped: not canceled here.",
         )
-        return
-    sales_order_cancel(
-        tenant=tenant, order=order, sales=sales, actor=actor, reason=reason, check_permission=False
-    )
+    elif not order.is_terminal:
+        sales_order_cancel(
+            tenant=tenant,
+            order=order,
+            sales=sales,
+            actor=actor,
+            reason=reason,
+            check_permission=False,
+        )
