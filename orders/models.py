@@ -244,6 +244,7 @@ class EventKind(models.TextChoices):
     IMPORTED = "imported", "Imported"
     MARKETPLACE_UPDATED = "marketplace_updated", "Marketplace update"
     RESERVED = "reserved", "Stock reserved"
+    RESERVATION_RELEASED = "reservation_released", "Reservation released"
     ALLOCATED = "allocated", "Allocated"
     ALLOCATION_MOVED = "allocation_moved", "Allocation moved"
     BACKORDERED = "backordered", "Backordered"

@@ -197,30 +197,70 @@ def reservation_create(
     return reservation
 
 
-def _release(reservation: Reservation, stock: Stock) -> None:
-    """Give the held goods back (available again: the product's backorders are retried)."""
+def _release(reservation: Reservation, stock: Stock, *, actor: Actor, why: str) -> None:
+    """Give the held goods back (available again: the product's backorders are retried); a
+    reservation held for an order is journaled on it (the caller locked that order first)."""
     stock.reserved -= reservation.quantity
     stock.save(update_fields=["reserved", "updated_at"])
     reservation.status = ReservationStatus.RELEASED
     reservation.save(update_fields=["status", "updated_at"])
+    if reservation.sales_order is not None:
+        event_record(
+            order=reservation.sales_order.order,
+            kind=EventKind.RESERVATION_RELEASED,
+            actor=actor,
+            reason=why,
+            data={
+                "reservation": reservation.pk,
+                "sku": stock.product.sku,
+                "warehouse": stock.warehouse.code,
+                "quantity": reservation.quantity,
+            },
+        )
     backorders_retry(tenant_id=stock.tenant_id, product_ids=[stock.product_id])
+
+
+def _locked(tenant: Tenant | int, reservation_id: int) -> tuple[Reservation, Stock] | None:
+    """The reservation and its stock row, locked in the global order (``locks``): the order it
+    is held for (if any) first, then the reservation, then the stock row."""
+    held_for = (
+        Reservation.objects.for_tenant(tenant)
+        .filter(pk=reservation_id)
+        .values_list("sales_order_id", flat=True)
+        .first()
+    )
+    if held_for is not None:
+        sales_order_lock(tenant=tenant, sales_order_id=held_for)
+    reservation = (
+        Reservation.objects.for_tenant(tenant)
+        .select_for_update(of=("self",))
+        .select_related("sales_order__order")
+        .filter(pk=reservation_id)
+        .first()
+    )
+    if reservation is None:
+        return None
+    stock = (
+        Stock.objects.for_tenant(tenant)
+        .select_for_update(of=("self",))
+        .select_related("product", "warehouse")
+        .get(pk=reservation.stock_id)
+    )
+    return reservation, stock
 
 
 @transaction.atomic
 def reservation_release(*, tenant: Tenant, actor: Actor, reservation_id: int) -> Reservation:
     """Give the goods back. Releasing a released reservation changes nothing; a consumed one
     (already an allocation) is a 409."""
-    # Lock order everywhere: order, then reservation, then stock.
-    reservation = (
-        Reservation.objects.for_tenant(tenant).select_for_update().filter(pk=reservation_id).first()
-    )
-    if reservation is None:
+    locked = _locked(tenant, reservation_id)
+    if locked is None:
         raise NotFound("Reservation not found.")
-    stock = Stock.objects.for_tenant(tenant).select_for_update().get(pk=reservation.stock_id)
+    reservation, stock = locked
     if reservation.status == ReservationStatus.CONSUMED:
         raise Conflict("The reservation was consumed into an allocation.")
     if reservation.status == ReservationStatus.ACTIVE:
-        _release(reservation, stock)
+        _release(reservation, stock, actor=actor, why="Released.")
     return reservation
 
 
@@ -232,14 +272,16 @@ def reservations_expire_due(*, now: datetime | None = None, limit: int = 1000) -
         Reservation.objects.all_tenants(reason="beat: expiry sweep over every tenant")
         .filter(status=ReservationStatus.ACTIVE, expires_at__lte=now)
         .order_by("expires_at", "pk")
-        .values_list("pk", "tenant_id", "stock_id")[:limit]
+        .values_list("pk", "tenant_id")[:limit]
     )
     released = 0
-    for pk, tenant_id, stock_id in due:
+    for pk, tenant_id in due:
         with transaction.atomic():
-            reservation = Reservation.objects.for_tenant(tenant_id).select_for_update().get(pk=pk)
-            stock = Stock.objects.for_tenant(tenant_id).select_for_update().get(pk=stock_id)
+            locked = _locked(tenant_id, pk)
+            if locked is None:
+                continue
+            reservation, stock = locked
             if reservation.status == ReservationStatus.ACTIVE and reservation.expires_at <= now:
-                _release(reservation, stock)
+                _release(reservation, stock, actor=None, why="Expired.")
                 released += 1
     return released

@@ -479,3 +479,64 @@ def test_the_excess_of_a_consumed_reservation_serves_the_waiting_backorder(
     assert stock_state(tenant) == [
         ("BER", "A", Decimal("3.000"), Decimal("3.000"), Decimal("0.000"))
     ]
+
+
+def _order_reservation(tenant: Any, seller: Any, minutes: int) -> tuple[Any, Any]:
+    a = ProductFactory(tenant=tenant, sku="A")
+    berlin = warehouse_in(tenant, "Berlin")
+    stock_of(tenant, berlin, a, 5)
+    sales = order_enter(tenant, seller, lines=[(a, 1)])
+    reservation = reservation_create(
+        tenant=tenant,
+        actor=seller,
+        warehouse_id=berlin.pk,
+        product_id=a.pk,
+        quantity="2",
+        expires_at=timezone.now() + timedelta(minutes=minutes),
+        sales_order_id=sales.pk,
+    )
+    return sales, reservation
+
+
+def _releases(sales: Any) -> list[tuple[Any, ...]]:
+    return [
+        (e.actor_id, e.reason, e.data)
+        for e in OrderEvent.objects.for_tenant(sales.tenant_id)
+        .filter(order_id=sales.pk, kind=EventKind.RESERVATION_RELEASED)
+        .order_by("id")
+    ]
+
+
+def test_releasing_an_orders_reservation_is_journaled_on_the_order_once(
+    tenant: Any, seller: Any
+) -> None:
+    # given 2 of A reserved in Berlin for an order
+    sales, reservation = _order_reservation(tenant, seller, minutes=15)
+    # when staff release it, twice
+    reservation_release(tenant=tenant, actor=seller, reservation_id=reservation.pk)
+    reservation_release(tenant=tenant, actor=seller, reservation_id=reservation.pk)
+    # then the order's journal shows one release, by that person, of what was held
+    assert _releases(sales) == [
+        (
+            seller.pk,
+            "Released.",
+            {"reservation": reservation.pk, "sku": "A", "warehouse": "BER", "quantity": "2.000"},
+        )
+    ]
+    assert stock_state(tenant) == [("BER", "A", Decimal("5.000"), Decimal("0.000"), Decimal("0"))]
+
+
+def test_an_expired_orders_reservation_is_journaled_as_expired(tenant: Any, seller: Any) -> None:
+    # given a reservation for an order, past its expiry
+    sales, reservation = _order_reservation(tenant, seller, minutes=1)
+    # when the sweep runs after the expiry
+    released = reservations_expire_due(now=timezone.now() + timedelta(minutes=2))
+    # then it is released and journaled on the order by the system
+    assert released == 1
+    assert _releases(sales) == [
+        (
+            None,
+            "Expired.",
+            {"reservation": reservation.pk, "sku": "A", "warehouse": "BER", "quantity": "2.000"},
+        )
+    ]
