@@ -35,7 +35,7 @@ def qty_journaled(value: Decimal) -> str:
     return str(value.quantize(Decimal(1).scaleb(-QTY_PLACES)))
 
 
-def fulfilment_order_lock(*, tenant: Tenant, sales_order_id: int) -> tuple[Order, SalesOrder]:
+def fulfilment_order_lock(*, tenant: Tenant | int, sales_order_id: int) -> tuple[Order, SalesOrder]:
     """The order and sales order rows locked (``sales_order_lock``); a trade order's id is not
     found."""
     sales = sales_order_lock(
@@ -44,7 +44,9 @@ def fulfilment_order_lock(*, tenant: Tenant, sales_order_id: int) -> tuple[Order
     return sales.order, sales
 
 
-def fulfilment_lock(*, tenant: Tenant, fulfilment_id: int) -> tuple[Fulfilment, Order, SalesOrder]:
+def fulfilment_lock(
+    *, tenant: Tenant | int, fulfilment_id: int
+) -> tuple[Fulfilment, Order, SalesOrder]:
     """The fulfilment's order rows (``sales_order_lock``), then the fulfilment."""
     sales_order_id = (
         Fulfilment.objects.for_tenant(tenant)

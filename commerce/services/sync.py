@@ -82,7 +82,7 @@ from commerce.models import (
     SyncRun,
     SyncStatus,
 )
-from commerce.services.locks import sales_order_lock
+from commerce.services.fulfilment_common import fulfilment_lock
 from commerce.services.marketplace_import import UpsertResult, orders_upsert
 from oms_site.celery import enqueue_after_commit
 from oms_site.errors import NotFound, ValidationFailed
@@ -128,19 +128,11 @@ def fulfilment_confirm_to_marketplace(
     Locks its order as every commerce writer does (``commerce.services.locks``: the order and
     sales order rows, then the fulfilment), so the confirmation's journal row never waits on a
     writer of the same order that waits on this fulfilment."""
-    sales_order_id = (
-        Fulfilment.objects.for_tenant(tenant)
-        .filter(pk=fulfilment_id)
-        .values_list("sales_order_id", flat=True)
-        .first()
-    )
-    if sales_order_id is None:
+    try:
+        fulfilment, _, sales = fulfilment_lock(tenant=tenant, fulfilment_id=fulfilment_id)
+    except NotFound:
         return False
-    sales = sales_order_lock(tenant=tenant, sales_order_id=sales_order_id)
-    fulfilment = (
-        Fulfilment.objects.for_tenant(tenant).select_for_update().filter(pk=fulfilment_id).first()
-    )
-    if fulfilment is None or fulfilment.marketplace_confirmed_at is not None:
+    if fulfilment.marketplace_confirmed_at is not None:
         return False
     channel = sales.channel
     if not channel.is_marketplace or fulfilment.state not in CONFIRMABLE_STATES:
