@@ -112,7 +112,7 @@ def test_a_cancellation_of_an_order_shipped_in_full_is_a_note(
     # then nothing changes but a note for staff
     assert order_status(sales) == ("completed", "fulfilled")
     assert stock_state(tenant) == before
-    note = OrderEvent.objects.for_tenant(tenant).filter(order_id=sales.pk).order_by("id").last()
+    note = OrderEvent.objects.for_tenant(tenant).filter(order_id=sales.pk).latest("id")
     assert (note.kind, note.reason) == (
         EventKind.NOTE,
         "Canceled at the marketplace (Canceled). Goods have already shipped: not canceled here.",
