@@ -32,8 +32,11 @@ run: seed
 	@echo ""
 	$(DEV_ENV) OMS_SANDBOX_MARKETPLACES=1 CACHE_DIR=var/cache $(VENV)/bin/honcho -f Procfile start
 
+# The suite in parallel (one process per core, at most 8; PYTEST_ARGS adds options), then the
+# suites that start real Celery workers or restart Redis on their own (marker ``serial``).
 test: venv
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n auto --maxprocesses 8 -m "not serial" $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -m serial $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

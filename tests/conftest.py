@@ -19,7 +19,18 @@ BROKER = os.environ.get("CELERY_BROKER_URL", "")
 HAS_REDIS = BROKER.startswith("redis://")
 
 
+# Suites that start real Celery workers or restart Redis: they share the broker and the Redis
+# server with nothing else, so under pytest-xdist they run in a pytest run of their own
+# (``-m serial``; ``-m "not serial"`` for the parallel run), see .ci/run.
+SERIAL = ("tests/reliability/", "tests/browser/", "tests/oms_site/test_celery_worker.py")
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    serial = pytest.mark.serial
+    for item in items:
+        if any(part in item.nodeid for part in SERIAL):
+            item.add_marker(serial)
     skip_pg = pytest.mark.skip(
         reason="needs PostgreSQL: run with DATABASE_URL=postgres://... (.ci/run does)"
     )
