@@ -82,7 +82,7 @@ from commerce.models import (
 from commerce.services.allocation_plan import Ledger, Need, Outcome, Router, Site, sites_load
 from commerce.services.locks import sales_orders_lock
 from oms_site.celery import enqueue_after_commit
-from oms_site.rows import rows_set
+from oms_site.rows import instances_insert, rows_set
 from orders.models import EventKind, OrderEvent, OrderStatus
 from orders.services import journal_row
 
@@ -266,7 +266,7 @@ def _write(
 ) -> None:
     tenant_id = router.tenant_id
     ledger.flush(tenant_id)
-    Allocation.objects.bulk_create(router.allocations)
+    instances_insert(Allocation, router.allocations)
     if reservations:
         now = timezone.now()
         for reservation in reservations:
@@ -276,7 +276,7 @@ def _write(
     for sales in orders:
         sales.updated_at = now
     rows_set(SalesOrder, tenant_id, orders, ["allocation_state", "promised_date", "updated_at"])
-    OrderEvent.objects.bulk_create(router.events)
+    instances_insert(OrderEvent, router.events)
 
 
 def sales_order_route(*, tenant_id: int, order_id: int, actor: Actor = None) -> Outcome | None:
