@@ -80,23 +80,45 @@ def count_of(value: Any) -> int | None:
     return None
 
 
+_EMPTY: Mapping[str, Any] = {}
+
+
 class Json:
     """One JSON object of a marketplace answer, read with the type of each value checked.
 
     ``path`` names the object in messages (``""`` for an order's root, so that an error names
     the order's own field, e.g. ``shipping_address``); ``envelope`` picks the error raised on
     a wrong shape (see the module docstring). A missing or ``null`` object or array reads as
-    empty: marketplaces omit what does not apply.
+    empty: marketplaces omit what does not apply. Reading costs little where the shape is
+    right (a page holds thousands of values): a nested object's path is only spelled out when
+    an error names it.
     """
 
-    __slots__ = ("envelope", "path", "value")
+    __slots__ = ("_key", "_parent", "_path", "envelope", "value")
 
-    def __init__(self, value: Any, *, path: str = "", envelope: bool = False) -> None:
-        self.path = path
+    def __init__(
+        self,
+        value: Any,
+        *,
+        path: str = "",
+        envelope: bool = False,
+        parent: Json | None = None,
+        key: str = "",
+    ) -> None:
+        self._path: str | None = path if parent is None else None
+        self._parent = parent
+        self._key = key
         self.envelope = envelope
-        if not isinstance(value, Mapping):
-            raise self.error(f"{path or 'The order'} is not a JSON object.", path)
+        if type(value) is not dict and not isinstance(value, Mapping):
+            raise self.error(f"{self.path or 'The order'} is not a JSON object.", self.path)
         self.value: Mapping[str, Any] = value
+
+    @property
+    def path(self) -> str:
+        if self._path is None:
+            assert self._parent is not None
+            self._path = self._parent.at(self._key)
+        return self._path
 
     @classmethod
     def answer(cls, value: Any, what: str) -> Json:
@@ -114,7 +136,8 @@ class Json:
         return BadOrder(message, field=field)
 
     def at(self, key: str) -> str:
-        return f"{self.path}.{key}" if self.path else key
+        path = self.path
+        return f"{path}.{key}" if path else key
 
     def get(self, key: str) -> Any:
         return self.value.get(key)
@@ -125,32 +148,39 @@ class Json:
     def obj(self, key: str) -> Json:
         """The object under ``key`` (empty when missing or null)."""
         value = self.value.get(key)
-        return Json({} if value is None else value, path=self.at(key), envelope=self.envelope)
+        return Json(
+            _EMPTY if value is None else value, envelope=self.envelope, parent=self, key=key
+        )
 
     def array(self, key: str) -> list[Any]:
         """The array under ``key`` as is (empty when missing or null)."""
         value = self.value.get(key)
         if value is None:
             return []
-        if not isinstance(value, list):
+        if type(value) is not list:
             raise self.error(f"{self.at(key)} is not a JSON array.", self.at(key))
         return value
 
     def objs(self, key: str) -> list[Json]:
         """The array of objects under ``key`` (each entry checked)."""
+        envelope = self.envelope
         return [
-            Json(item, path=f"{self.at(key)}[{index}]", envelope=self.envelope)
+            Json(item, envelope=envelope, parent=self, key=f"{key}[{index}]")
             for index, item in enumerate(self.array(key))
         ]
 
     def first(self, key: str) -> Json:
         """The first object of the array under ``key`` (empty when the array is)."""
-        entries = self.objs(key)
-        return entries[0] if entries else Json({}, path=self.at(key), envelope=self.envelope)
+        entries = self.array(key)
+        if not entries:
+            return Json(_EMPTY, envelope=self.envelope, parent=self, key=key)
+        return Json(entries[0], envelope=self.envelope, parent=self, key=f"{key}[0]")
 
     def text(self, key: str, limit: int) -> str:
         """A scalar as text ("" when missing or null; an object or array is a wrong shape)."""
         value = self.value.get(key)
+        if type(value) is str:
+            return value[:limit]
         if value is None:
             return ""
         if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
@@ -158,8 +188,18 @@ class Json:
         return str(value)[:limit]
 
     def decimal(self, key: str, *, default: Decimal | None = None) -> Decimal:
+        value = self.value.get(key)
+        if type(value) is str and value:
+            try:
+                result = Decimal(value)
+            except InvalidOperation:
+                result = None
+            if result is not None and result.is_finite():
+                return result
+        elif type(value) is int:
+            return Decimal(value)
         try:
-            return decimal_of(self.value.get(key), what=self.at(key), default=default)
+            return decimal_of(value, what=self.at(key), default=default)
         except BadOrder as exc:
             raise self.error(str(exc), exc.field) from None
 
