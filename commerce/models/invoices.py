@@ -10,7 +10,7 @@ from django.db import models
 from commerce.models.fields import money_field, qty_field
 from commerce.models.payments import PaymentOperation
 from commerce.models.sales import SalesOrder
-from tenancy.models import TenantOwned, currency_validator
+from tenancy.models import Tenant, TenantOwned, currency_validator
 from tenancy.scoping import TenantManager
 
 
@@ -51,6 +51,11 @@ class DocumentSequence(TenantOwned):
 
 
 class Invoice(TenantOwned):
+    # No index of the tenant column alone nor of the creation time (one less each to write per
+    # imported order): the tenant's invoices are listed newest first through
+    # ``invoice_tenant_issued`` and found by number through ``invoice_unique_number``.
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
+    created_at = models.DateTimeField(auto_now_add=True)
     sales_order = models.ForeignKey(SalesOrder, on_delete=models.PROTECT, related_name="invoices")
     kind = models.CharField(max_length=12, choices=InvoiceKind.choices)
     number = models.CharField(max_length=32)
@@ -77,6 +82,9 @@ class Invoice(TenantOwned):
 
     class Meta:
         ordering = ("-issued_at", "-id")
+        indexes = [
+            models.Index(fields=["tenant", "-issued_at", "-id"], name="invoice_tenant_issued"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["tenant", "number"], name="invoice_unique_number"),
             models.UniqueConstraint(
@@ -89,6 +97,10 @@ class Invoice(TenantOwned):
 
 
 class InvoiceLine(TenantOwned):
+    # Read through its invoice only: the tenant column is the lead of ``invoice_line_unique_no``
+    # and the creation time is never searched.
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
+    created_at = models.DateTimeField(auto_now_add=True)
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
     line_no = models.PositiveIntegerField()
     sku = models.CharField(max_length=64, blank=True, default="")

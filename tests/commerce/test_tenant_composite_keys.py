@@ -1,17 +1,18 @@
-"""PostgreSQL: a sales order's channel, its lines, its payments and their operations are tied
-to their parent by (tenant, parent) foreign keys (commerce migration 0002): the parent must
-exist and belong to the same tenant. A row pointing across tenants is refused by the database
-itself, whatever the code that writes it."""
+"""PostgreSQL: a sales order's channel, its lines, its payments, their operations and its
+invoices are tied to their parent by (tenant, parent) foreign keys (commerce migrations 0002 and
+0005): the parent must exist and belong to the same tenant. A row pointing across tenants is
+refused by the database itself, whatever the code that writes it."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from commerce.models import Payment, PaymentOperation, SalesOrder, SalesOrderLine
+from commerce.models import Invoice, Payment, PaymentOperation, SalesOrder, SalesOrderLine
 from oms_site.rows import instances_insert
 from tests.commerce.factories import ChannelFactory, ProductFactory, sales_order_make
 from tests.factories import order_in_status
@@ -41,6 +42,7 @@ def test_the_composite_keys_replace_the_single_ones() -> None:
                 "commerce_salesorderline",
                 "commerce_payment",
                 "commerce_paymentoperation",
+                "commerce_invoice",
             )
         }
     keys = {
@@ -62,6 +64,9 @@ def test_the_composite_keys_replace_the_single_ones() -> None:
         "commerce_paymentoperation": [
             (("tenant_id", "payment_id"), ("commerce_payment", "tenant_id"))
         ],
+        "commerce_invoice": [
+            (("tenant_id", "sales_order_id"), ("commerce_salesorder", "tenant_id"))
+        ],
     }
 
 
@@ -74,12 +79,29 @@ def test_rows_pointing_at_another_tenants_parent_are_refused(
         tenant=other_tenant, sales_order=theirs, currency="USD", authorized=Decimal("1")
     )
     product = ProductFactory(tenant=tenant)
-    before = (
-        SalesOrder.objects.all_tenants(reason="test").count(),
-        SalesOrderLine.objects.all_tenants(reason="test").count(),
-        Payment.objects.all_tenants(reason="test").count(),
-        PaymentOperation.objects.all_tenants(reason="test").count(),
+    # (and a capture of this tenant's own, for the invoice below)
+    ours = sales_order_make(tenant=tenant)
+    capture = PaymentOperation.objects.create(
+        tenant=tenant,
+        payment=Payment.objects.create(
+            tenant=tenant, sales_order=ours, currency="USD", authorized=Decimal("1")
+        ),
+        kind="capture",
+        idempotency_key="k-own",
+        amount=Decimal("1"),
+        currency="USD",
+        base_currency="USD",
+        fx_rate=Decimal("1"),
+        amount_base=Decimal("1"),
     )
+
+    def counts() -> tuple[int, ...]:
+        return tuple(
+            model.objects.all_tenants(reason="test").count()
+            for model in (SalesOrder, SalesOrderLine, Payment, PaymentOperation, Invoice)
+        )
+
+    before = counts()
     order = order_in_status(tenant=tenant, status="open", kind="sales", client_order_id="c-1")
     # (written as the set-based writers write, past the models' own tenant checks)
     writes = {
@@ -110,7 +132,22 @@ def test_rows_pointing_at_another_tenants_parent_are_refused(
                 amount=Decimal("1"),
                 currency="USD",
                 base_currency="USD",
+                fx_rate=Decimal("1"),
                 amount_base=Decimal("1"),
+            ),
+        ),
+        "invoice": (
+            Invoice,
+            Invoice(
+                tenant=tenant,
+                sales_order_id=theirs.pk,
+                operation=capture,
+                kind="invoice",
+                number="INV-2026-000001",
+                year=2026,
+                sequence=1,
+                issued_at=datetime(2026, 12, 7, tzinfo=UTC),
+                currency="USD",
             ),
         ),
         "sales order": (
@@ -128,13 +165,27 @@ def test_rows_pointing_at_another_tenants_parent_are_refused(
     for name, (model, row) in writes.items():
         # when a row of this tenant names the other tenant's parent
         # then the database refuses it
-        with pytest.raises(IntegrityError):
+        with pytest.raises(IntegrityError, match="violates foreign key constraint"):
             _checked(lambda model=model, row=row: instances_insert(model, [row]))
         # and nothing of it is stored
-        after = (
-            SalesOrder.objects.all_tenants(reason="test").count(),
-            SalesOrderLine.objects.all_tenants(reason="test").count(),
-            Payment.objects.all_tenants(reason="test").count(),
-            PaymentOperation.objects.all_tenants(reason="test").count(),
+        assert counts() == before, name
+    # while the same invoice for this tenant's own order is stored
+    _checked(
+        lambda: instances_insert(
+            Invoice,
+            [
+                Invoice(
+                    tenant=tenant,
+                    sales_order=ours,
+                    operation=capture,
+                    kind="invoice",
+                    number="INV-2026-000001",
+                    year=2026,
+                    sequence=1,
+                    issued_at=datetime(2026, 12, 7, tzinfo=UTC),
+                    currency="USD",
+                )
+            ],
         )
-        assert after == before, name
+    )
+    assert Invoice.objects.for_tenant(tenant).filter(sales_order=ours).count() == 1
