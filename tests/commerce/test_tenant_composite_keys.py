@@ -95,6 +95,19 @@ def test_rows_pointing_at_another_tenants_parent_are_refused(
         amount_base=Decimal("1"),
     )
 
+    def invoice_for(sales_order_id: int) -> Invoice:
+        return Invoice(
+            tenant=tenant,
+            sales_order_id=sales_order_id,
+            operation=capture,
+            kind="invoice",
+            number="INV-2026-000001",
+            year=2026,
+            sequence=1,
+            issued_at=datetime(2026, 12, 7, tzinfo=UTC),
+            currency="USD",
+        )
+
     def counts() -> tuple[int, ...]:
         return tuple(
             model.objects.all_tenants(reason="test").count()
@@ -138,17 +151,7 @@ def test_rows_pointing_at_another_tenants_parent_are_refused(
         ),
         "invoice": (
             Invoice,
-            Invoice(
-                tenant=tenant,
-                sales_order_id=theirs.pk,
-                operation=capture,
-                kind="invoice",
-                number="INV-2026-000001",
-                year=2026,
-                sequence=1,
-                issued_at=datetime(2026, 12, 7, tzinfo=UTC),
-                currency="USD",
-            ),
+            invoice_for(theirs.pk),
         ),
         "sales order": (
             SalesOrder,
@@ -170,22 +173,5 @@ def test_rows_pointing_at_another_tenants_parent_are_refused(
         # and nothing of it is stored
         assert counts() == before, name
     # while the same invoice for this tenant's own order is stored
-    _checked(
-        lambda: instances_insert(
-            Invoice,
-            [
-                Invoice(
-                    tenant=tenant,
-                    sales_order=ours,
-                    operation=capture,
-                    kind="invoice",
-                    number="INV-2026-000001",
-                    year=2026,
-                    sequence=1,
-                    issued_at=datetime(2026, 12, 7, tzinfo=UTC),
-                    currency="USD",
-                )
-            ],
-        )
-    )
+    _checked(lambda: instances_insert(Invoice, [invoice_for(ours.pk)]))
     assert Invoice.objects.for_tenant(tenant).filter(sales_order=ours).count() == 1
