@@ -18,6 +18,8 @@ Prints:
 - a baseline measured in the same run, end to end like the import: the same pages fetched
   through the same connector, then a plain ``bulk_create`` of the same Order, SalesOrder and
   line rows per page (no references, journal, payment, invoice, screening or validation);
+- the CPU seconds of this process and of the PostgreSQL backend serving it during the import
+  (read from ``/proc`` when the server is local), each as a bound on the rate on one core;
 - the ratio import / baseline;
 - a re-sync of the same, unchanged pages: created / updated counts and the row counts and
   ``xmin`` sums of every table the import writes, before and after (equal = nothing written).
@@ -153,6 +155,17 @@ class _Statements:
             print(f"  {seconds:7.3f} s  {key}")
 
 
+def _backend_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) used so far by the PostgreSQL backend ``pid``, when the
+    server runs on this machine and its process can be read; else None."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> int:
     url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_import")
     quick = os.environ.get("QUICK") == "1"
@@ -226,10 +239,17 @@ def main() -> int:
         # --- import ------------------------------------------------------------------------
         run = SyncRun.objects.create(tenant=tenant, channel=channel, trigger="bench")
         statements = _Statements()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend = cursor.fetchone()[0]
+        backend_before = _backend_cpu(backend)
+        process_before = time.process_time()
         started = time.perf_counter()
         with connection.execute_wrapper(statements):
             done = sync_run_execute(tenant_id=tenant.pk, run_id=run.pk, sleep=time.sleep)
         elapsed = time.perf_counter() - started
+        process_cpu = time.process_time() - process_before
+        backend_after = _backend_cpu(backend)
         assert done is not None
         print(
             f"import: {done.status}, created {done.created}, "
@@ -243,6 +263,22 @@ def main() -> int:
             f"({done.created} in {elapsed:.1f} s)"
         )
         print(f"upsert alone (median per page, up to its commit): {upsert_median:,.0f} orders/s")
+        # Where the time goes: this process (connector, mapping, upsert's Python, the read-ahead
+        # thread) and the database backend serving it are both CPU-bound and share the
+        # machine's cores; either one's CPU per order bounds the rate on its own.
+        per_order = 1e6 / max(1, done.created)
+        print(
+            f"CPU of this process: {process_cpu:.1f} s ({process_cpu * per_order:,.0f} µs/order,"
+            f" at most {done.created / process_cpu:,.0f} orders/s on one core)"
+        )
+        if backend_before is not None and backend_after is not None:
+            backend_cpu = backend_after - backend_before
+            print(
+                f"CPU of its PostgreSQL backend: {backend_cpu:.1f} s "
+                f"({backend_cpu * per_order:,.0f} µs/order, at most "
+                f"{done.created / max(backend_cpu, 1e-9):,.0f} orders/s on one core); "
+                f"cores on this machine: {os.cpu_count()}"
+            )
         print(
             f"statements per page (besides one COPY per table): "
             f"{statements.count / max(1, done.pages):.1f}"
@@ -371,7 +407,16 @@ def main() -> int:
             baseline_label="the same pages fetched, then plain bulk_create of the same rows",
             goal=">= 5,000 orders/s",
             met=import_rate >= 5000,
-            detail={"upsert_median_per_page_per_s": upsert_median, "seconds": elapsed},
+            detail={
+                "upsert_median_per_page_per_s": upsert_median,
+                "seconds": elapsed,
+                "process_cpu_seconds": process_cpu,
+                "backend_cpu_seconds": (
+                    None
+                    if backend_before is None or backend_after is None
+                    else backend_after - backend_before
+                ),
+            },
         )
         record(
             scenario="re-sync of unchanged pages",
