@@ -52,18 +52,26 @@ def parse_time(value: Any, *, what: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
+def number_of(value: Any) -> Decimal | None:
+    """The finite number a JSON value spells (a number, or a string of one), else None."""
+    if type(value) is int:
+        return Decimal(value)
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        return None
+    try:
+        result = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return result if result.is_finite() else None
+
+
 def decimal_of(value: Any, *, what: str, default: Decimal | None = None) -> Decimal:
     if value is None or value == "":
         if default is not None:
             return default
         raise BadOrder(f"{what} is missing.", field=what)
-    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
-        raise BadOrder(f"{what} {value!r} is not a number.", field=what)
-    try:
-        result = Decimal(str(value))
-    except InvalidOperation:
-        raise BadOrder(f"{what} {value!r} is not a number.", field=what) from None
-    if not result.is_finite():
+    result = number_of(value)
+    if result is None:
         raise BadOrder(f"{what} {value!r} is not a number.", field=what)
     return result
 
@@ -189,15 +197,10 @@ class Json:
 
     def decimal(self, key: str, *, default: Decimal | None = None) -> Decimal:
         value = self.value.get(key)
-        if type(value) is str and value:
-            try:
-                result = Decimal(value)
-            except InvalidOperation:
-                result = None
-            if result is not None and result.is_finite():
-                return result
-        elif type(value) is int:
-            return Decimal(value)
+        # The common case first, without spelling out the field's path (errors only need it).
+        number = number_of(value)
+        if number is not None:
+            return number
         try:
             return decimal_of(value, what=self.at(key), default=default)
         except BadOrder as exc:
